@@ -1,0 +1,18 @@
+"""paysql-magic: ask a payments PostgreSQL database questions from Jupyter (``%load_ext paysql_magic``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+__all__ = ["__version__", "load_ipython_extension"]
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(shell: InteractiveShell) -> None:
+    """Entry point of ``%load_ext paysql_magic`` (IPython is imported only here, not by the core)."""
+    from paysql_magic.magic import load_ipython_extension as load
+
+    load(shell)

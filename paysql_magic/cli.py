@@ -1,0 +1,115 @@
+"""The ``paysql`` command: ``paysql demo`` starts the embedded database and runs the quickstart notebook."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+from paysql_magic.errors import PaysqlError
+
+PREVIEW_LINES = 8
+
+
+def _quickstart_path() -> Path:
+    return Path(str(resources.files("paysql_magic") / "notebooks" / "quickstart.ipynb"))
+
+
+def run_notebook(path: Path, workdir: Path, *, timeout_s: int = 600):
+    """Execute a notebook headless (nbclient) in ``workdir`` and return the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    workdir.mkdir(parents=True, exist_ok=True)
+    client = NotebookClient(
+        nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute()
+    return nb
+
+
+def _print_cell(cell) -> None:
+    """Print an ``%%ask`` cell's question, its SQL and the first rows of its answer."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            print(output["text"].rstrip())
+        elif output.get("output_type") == "execute_result":
+            lines = output["data"].get("text/plain", "").splitlines()
+            print("\n".join(lines[:PREVIEW_LINES]))
+            if len(lines) > PREVIEW_LINES:
+                print("...")
+    print()
+
+
+def demo(args: argparse.Namespace) -> int:
+    from nbclient.exceptions import CellExecutionError
+
+    from paysql_magic.demo import default_data_dir, start_demo
+    from paysql_magic.magic import DEMO_DIR_ENV, DEMO_ROWS_ENV
+
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    print(f"Starting the embedded PostgreSQL in {data_dir} ...", flush=True)
+    db = start_demo(
+        data_dir,
+        rows=args.rows,
+        anchor_date=args.anchor_date,
+        reset=args.reset,
+        keep_running=args.keep_running,
+    )
+    state = "created" if db.created else "reused"
+    print(f"Demo dataset {state}: {db.rows:,} transactions up to {db.anchor_date} (Asia/Almaty)")
+    print(f"Connection URL (read-only role): {db.reader_url}")
+    os.environ[DEMO_DIR_ENV] = str(data_dir)
+    os.environ[DEMO_ROWS_ENV] = str(args.rows)
+    out_dir = data_dir / "quickstart"
+    print(f"Running the quickstart notebook (outputs in {out_dir}) ...\n", flush=True)
+    try:
+        nb = run_notebook(_quickstart_path(), out_dir)
+    except CellExecutionError as exc:
+        print(f"paysql demo: a notebook cell failed:\n{exc}", file=sys.stderr)
+        return 1
+    import nbformat
+
+    nbformat.write(nb, out_dir / "quickstart.executed.ipynb")
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith("%%ask"):
+            _print_cell(cell)
+    print(f"Executed notebook: {out_dir / 'quickstart.executed.ipynb'}")
+    if args.keep_running:
+        print(f"The database keeps running at {db.reader_url}; press Ctrl-C to stop.", flush=True)
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            print("Stopped.")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paysql", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="Start the embedded demo database and run the quickstart notebook.")
+    p.add_argument("--data-dir", help="Where the database lives (default: the user data dir).")
+    p.add_argument("--rows", type=int, default=1_000_000, help="Transactions to generate (default 1,000,000).")
+    p.add_argument("--anchor-date", type=date.fromisoformat, help="The dataset's 'today' (default: today).")
+    p.add_argument("--reset", action="store_true", help="Drop and regenerate the dataset.")
+    p.add_argument("--keep-running", action="store_true", help="Keep the server up until Ctrl-C.")
+    p.set_defaults(func=demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PaysqlError as exc:
+        print(f"paysql: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

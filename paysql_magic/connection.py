@@ -1,0 +1,67 @@
+"""Connections: turn the URLs users paste into SQLAlchemy engines, one engine per URL."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from paysql_magic.errors import ConfigError, DatabaseUnavailable
+
+_SCHEME_ALIASES = {"postgres": "postgresql"}
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://`` (as Heroku and many tools print it) as well as SQLAlchemy URLs.
+
+    A bare ``postgresql://`` is left to SQLAlchemy, which picks its default driver for the installed
+    version (psycopg2 on 2.0, psycopg 3 on 2.1); both drivers are installed.
+    """
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError("a database URL looks like postgresql://user:password@host:5432/dbname")
+    scheme = _SCHEME_ALIASES.get(scheme, scheme)
+    if not scheme.startswith("postgresql"):
+        raise ConfigError(f"paysql-magic works with PostgreSQL; got a {scheme}:// URL")
+    return f"{scheme}://{rest}"
+
+
+def mask(url: str) -> str:
+    """The URL with its password hidden, safe for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+
+
+def engine_for(url: str) -> Engine:
+    """The shared engine for a database URL (created on first use)."""
+    normalized = normalize_url(url)
+    try:
+        return _engine_for(normalized)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use database URL {mask(normalized)}: {exc}") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own one-line message for a database error (no SQL, no parameters, no URL)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def connect(engine: Engine) -> Connection:
+    """Open a connection, turning any failure into ``DatabaseUnavailable`` with the password masked."""
+    try:
+        return engine.connect()
+    except (SQLAlchemyError, OSError) as exc:
+        target = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(f"cannot connect to {target}: {first_line(exc)}") from None

@@ -1,0 +1,214 @@
+"""The IPython shell: ``%%ask`` / ``%ask`` translate cells into ``core`` calls and show the answer.
+
+Options come from ``magic_arguments``; defaults from the ``Ask`` configurable (``%config Ask.provider``).
+Errors along the data path are shown as one line (no traceback) and fail the cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pandas as pd
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from sqlalchemy import Engine
+from traitlets import Bool, Float, Int, Unicode
+
+from paysql_magic import core
+from paysql_magic.connection import engine_for, mask
+from paysql_magic.errors import ConfigError, PaysqlError
+from paysql_magic.settings import Settings, current_user, env_database_url
+
+ASK_COMMENT = "-- ask:"
+DEMO_DIR_ENV = "PAYSQL_DEMO_DIR"
+DEMO_ROWS_ENV = "PAYSQL_DEMO_ROWS"
+
+NO_CONNECTION = (
+    "no database connection: use %ask --demo (embedded demo database), %%ask --conn postgresql://..., "
+    "%sql postgresql://... (jupysql), or set PAYSQL_DATABASE_URL"
+)
+
+
+@magics_class
+class Ask(Magics):
+    """Ask a payments database a question; defaults are set with ``%config Ask.<name> = value``."""
+
+    provider = Unicode("auto", help="Provider: auto or offline.").tag(config=True)
+    model = Unicode(None, allow_none=True, help="Model name for the provider.").tag(config=True)
+    max_rows = Int(1000, help="Row cap added to queries without LIMIT, and the most rows fetched.").tag(config=True)
+    timeout = Float(30.0, help="Statement timeout in seconds.").tag(config=True)
+    exact_decimal = Bool(False, help="Keep numeric columns as exact decimal.Decimal.").tag(config=True)
+    allow_superuser = Bool(False, help="Allow generated SQL on a superuser connection.").tag(config=True)
+    audit_url = Unicode(None, allow_none=True, help="Separate database URL for query_audit_log.").tag(config=True)
+    insert_cell = Bool(True, help="Insert the reviewed SQL as a new %%ask --sql cell below.").tag(config=True)
+    demo_data_dir = Unicode(None, allow_none=True, help="Data directory of the embedded demo database.").tag(
+        config=True
+    )
+    demo_rows = Int(1_000_000, help="Transactions in the demo dataset when it is created.").tag(config=True)
+
+    def __init__(self, shell: InteractiveShell) -> None:
+        super().__init__(shell=shell)
+        self._default_engine: Engine | None = None
+
+    # connection -----------------------------------------------------------------------------------------
+    def _demo_engine(self) -> Engine:
+        from paysql_magic.demo import start_demo
+
+        data_dir = self.demo_data_dir or os.environ.get(DEMO_DIR_ENV)
+        rows = int(os.environ.get(DEMO_ROWS_ENV, self.demo_rows))
+        print("paysql: starting the embedded demo database...", file=sys.stderr, flush=True)
+        demo = start_demo(data_dir and os.path.expanduser(data_dir), rows=rows)
+        return engine_for(demo.reader_url)
+
+    def _resolve_engine(self, args) -> Engine:
+        if args.conn:
+            return engine_for(args.conn)
+        if args.demo:
+            return self._demo_engine()
+        if self._default_engine is not None:
+            return self._default_engine
+        jupysql_engine = _jupysql_engine()
+        if jupysql_engine is not None:
+            return jupysql_engine
+        if url := env_database_url():
+            return engine_for(url)
+        raise ConfigError(NO_CONNECTION)
+
+    def _make_default(self, engine: Engine) -> None:
+        """Remember ``engine`` for later cells and make it jupysql's current connection too."""
+        self._default_engine = engine
+        _share_with_jupysql(engine)
+        print(f"paysql: connected to {mask(engine.url.render_as_string(hide_password=False))}")
+
+    # settings -------------------------------------------------------------------------------------------
+    def _settings(self, args) -> Settings:
+        return Settings(
+            provider=args.provider or self.provider,
+            model=args.model or self.model,
+            max_rows=args.max_rows if args.max_rows is not None else self.max_rows,
+            timeout_s=args.timeout if args.timeout is not None else self.timeout,
+            exact_decimal=args.exact_decimal or self.exact_decimal,
+            allow_superuser=args.allow_superuser or self.allow_superuser,
+            audit_url=self.audit_url,
+            user_name=current_user(),
+            notebook=self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME"),
+        )
+
+    # the magic ------------------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("-o", "--output", metavar="NAME", help="Assign the DataFrame to this notebook variable.")
+    @argument("--conn", metavar="URL", help="PostgreSQL URL to use for this cell.")
+    @argument("--demo", action="store_true", help="Use the embedded demo database (starts it if needed).")
+    @argument("--provider", help="Provider for this cell: auto or offline.")
+    @argument("--model", help="Model for this cell.")
+    @argument("--sql", action="store_true", help="The cell holds SQL to run (reviewed or edited).")
+    @argument("--no-run", action="store_true", help="Only write the SQL into a new cell; do not run it.")
+    @argument("--refresh-schema", action="store_true", help="Introspect the schema again.")
+    @argument("--max-rows", type=int, metavar="N", help="Row cap for this cell.")
+    @argument("--timeout", type=float, metavar="SECONDS", help="Statement timeout for this cell.")
+    @argument("--allow-superuser", action="store_true", help="Run even on a superuser connection.")
+    @argument("--exact-decimal", action="store_true", help="Keep numeric columns as decimal.Decimal.")
+    @line_cell_magic
+    def ask(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
+        """Ask a question in Russian or English; get reviewed SQL and a DataFrame back.
+
+        %%ask [options]        the question (or, with --sql, the SQL) in the cell body
+        %ask [options] question
+        %ask --demo            make the embedded demo database this session's default
+        """
+        options, text = (line, cell) if cell is not None else _split_options(self.ask, line)
+        args = parse_argstring(self.ask, options)
+        if args.output is not None:
+            self.shell.user_ns.pop(args.output, None)
+        engine = self._resolve_engine(args)
+        if not text.strip() and (args.demo or args.conn) and cell is None:
+            self._make_default(engine)
+            return None
+        settings = self._settings(args)
+        if args.sql:
+            question, sql = _split_ask_comment(text)
+            result = core.run_sql(sql, engine, settings, question=question)
+        else:
+            result = core.ask(text, engine, settings, refresh_schema=args.refresh_schema, execute=not args.no_run)
+        self._show(result, args, reviewed=args.sql)
+        if args.output is not None and result.frame is not None:
+            self.shell.user_ns[args.output] = result.frame
+        return result.frame
+
+    def _show(self, result: core.Result, args, *, reviewed: bool) -> None:
+        if not reviewed:
+            print(f"{ASK_COMMENT} {result.question}")
+            print(f"-- provider: {result.provider} ({result.model})")
+        print(result.sql)
+        if result.frame is not None:
+            note = f"{result.row_count} rows" + (f" (capped at {result.row_count})" if result.truncated else "")
+            print(f"-- {note}, {result.timings_ms.get('total', 0):.0f} ms")
+        if not reviewed and self.insert_cell:
+            self.shell.set_next_input(_review_cell(result, args), replace=False)
+
+
+def _review_cell(result: core.Result, args) -> str:
+    options = ["--sql"]
+    if args.output:
+        options.append(f"-o {args.output}")
+    if args.demo:
+        options.append("--demo")
+    return f"%%ask {' '.join(options)}\n{ASK_COMMENT} {result.question}\n{result.sql}"
+
+
+def _split_options(magic, line: str) -> tuple[str, str]:
+    """Split ``%ask --opt value question words`` into its options and the question, kept verbatim."""
+    actions = magic.parser._option_string_actions
+    tokens = line.split()
+    i = 0
+    while i < len(tokens) and tokens[i] in actions:
+        i += 1 if actions[tokens[i]].nargs == 0 else 2
+    options = " ".join(tokens[:i])
+    rest = line.strip()[len(" ".join(tokens[:i])) :] if i else line
+    return options, rest.strip()
+
+
+def _split_ask_comment(text: str) -> tuple[str | None, str]:
+    """Take the ``-- ask: <question>`` first line off a reviewed-SQL cell."""
+    first, _, rest = text.strip().partition("\n")
+    if first.startswith(ASK_COMMENT):
+        return first[len(ASK_COMMENT) :].strip() or None, rest
+    return None, text
+
+
+def _jupysql_engine() -> Engine | None:
+    """The engine of jupysql's active connection, if there is one and it is PostgreSQL."""
+    try:
+        from sql.connection import ConnectionManager
+    except ImportError:
+        return None
+    current = ConnectionManager.current
+    conn = getattr(current, "connection_sqlalchemy", None)
+    if conn is None:
+        return None
+    if conn.engine.dialect.name != "postgresql":
+        raise ConfigError(f"paysql-magic needs PostgreSQL; the active %sql connection is {conn.engine.dialect.name}")
+    return conn.engine
+
+
+def _share_with_jupysql(engine: Engine) -> None:
+    try:
+        from sql.connection import ConnectionManager
+    except ImportError:
+        return
+    ConnectionManager.set(engine, displaycon=False)
+
+
+def _one_line_error(shell, etype, value, tb, tb_offset=None) -> list[str]:
+    """Show a paysql error as one line, without a traceback."""
+    return [f"paysql: {value}"]
+
+
+def load_ipython_extension(shell: InteractiveShell) -> None:
+    """``%load_ext paysql_magic``: register the magics, the configurable and the one-line errors."""
+    magics = Ask(shell)
+    shell.register_magics(magics)
+    shell.configurables.append(magics)
+    shell.set_custom_exc((PaysqlError,), _one_line_error)

@@ -1,0 +1,70 @@
+"""The audit log: one row per call, whatever happens, written through its own connection."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+
+from paysql_magic import core
+from paysql_magic.errors import QueryTimeout, SqlRefused
+from paysql_magic.providers.scripted import ScriptedProvider
+from paysql_magic.settings import Settings
+
+
+def _count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM query_audit_log")).scalar_one()
+
+
+def _last(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+
+
+def test_scripted_provider_reply_is_guarded_executed_and_audited(reader_engine, admin_engine):
+    provider = ScriptedProvider("Here you go:\n```sql\nSELECT count(*) AS n FROM merchants\n```", model="m1")
+    before = _count(admin_engine)
+    result = core.ask("how many merchants?", reader_engine, Settings(user_name="analyst1"), provider=provider)
+    assert int(result.frame["n"].iloc[0]) == 300
+    assert "{" not in provider.prompts[0].text.split("Schema:")[0]  # the prompt text is rendered
+    assert "CREATE TABLE merchants" in provider.prompts[0].text
+    assert _count(admin_engine) == before + 1
+    row = _last(admin_engine)
+    assert (row["provider"], row["model"], row["user_name"]) == ("scripted", "m1", "analyst1")
+    assert row["generated_sql"].startswith("Here you go")
+    assert "LIMIT 1000" in row["executed_sql"]
+    assert set(result.timings_ms) >= {"schema", "llm", "guard", "execute", "audit", "total"}
+
+
+def test_refused_sql_is_audited_as_refused(reader_engine, admin_engine):
+    provider = ScriptedProvider("DELETE FROM transactions")
+    with pytest.raises(SqlRefused):
+        core.ask("delete everything", reader_engine, provider=provider)
+    row = _last(admin_engine)
+    assert (row["status"], row["success"]) == ("refused", False)
+    assert row["executed_sql"] is None
+    assert "DELETE" in row["generated_sql"]
+
+
+def test_timeout_is_audited_as_error(reader_engine, admin_engine):
+    provider = ScriptedProvider("SELECT count(*) FROM transactions a, transactions b")
+    with pytest.raises(QueryTimeout):
+        core.ask("a slow one", reader_engine, Settings(timeout_s=0.3), provider=provider)
+    row = _last(admin_engine)
+    assert row["status"] == "error"
+    assert "timeout" in row["error"]
+
+
+def test_failed_audit_write_warns_and_keeps_the_answer(reader_engine):
+    settings = Settings(audit_url="postgresql://nobody:pw@127.0.0.1:1/none")
+    with pytest.warns(UserWarning, match="audit row not written"):
+        result = core.run_sql("SELECT 1 AS one", reader_engine, settings)
+    assert int(result.frame["one"].iloc[0]) == 1
+
+
+def test_reader_can_insert_but_not_rewrite_the_audit_log(reader_engine):
+    with reader_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+        conn.execute(text("UPDATE query_audit_log SET status = 'ok'"))
+    with reader_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+        conn.execute(text("DELETE FROM query_audit_log"))

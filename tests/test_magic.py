@@ -1,0 +1,191 @@
+"""%%ask in a real IPython InteractiveShell against the real test database."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from sqlalchemy import text
+
+from paysql_magic.connection import engine_for
+
+
+@pytest.fixture(scope="module")
+def shell() -> InteractiveShell:
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "paysql_magic")
+    ip.run_line_magic("config", "Ask.insert_cell = True")
+    return ip
+
+
+@pytest.fixture
+def run(shell, reader_url, monkeypatch):
+    """Run a cell on the test database; returns (ExecutionResult, stdout, stderr)."""
+    monkeypatch.setenv("PAYSQL_DATABASE_URL", reader_url)
+
+    def _run(cell: str, capsys=None):
+        shell.rl_next_input = None
+        return shell.run_cell(cell)
+
+    return _run
+
+
+def _audit_rows(engine, call_filter: str = "true") -> list:
+    with engine.connect() as conn:
+        return conn.execute(text(f"SELECT * FROM query_audit_log WHERE {call_filter} ORDER BY id")).mappings().all()
+
+
+def _last_audit(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+
+
+def test_ask_returns_dataframe_audits_and_inserts_reviewed_cell(shell, run, admin_engine, capsys):
+    before = len(_audit_rows(admin_engine))
+    result = run("%%ask -o today_df\nСколько транзакций было сегодня?")
+    assert result.success, result.error_in_exec
+    frame = result.result
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["total_transactions"]
+    with admin_engine.connect() as conn:
+        expected = conn.execute(
+            text(
+                "SELECT count(*) FROM transactions "
+                "WHERE transaction_ts >= current_date AND transaction_ts < current_date + 1"
+            )
+        ).scalar_one()
+    assert int(frame.iloc[0, 0]) == expected > 0
+    assert shell.user_ns["today_df"] is frame
+
+    out = capsys.readouterr().out
+    assert "-- ask: Сколько транзакций было сегодня?" in out
+    assert "-- provider: offline" in out
+    assert "current_date" in out
+
+    next_cell = shell.rl_next_input
+    assert next_cell.startswith("%%ask --sql -o today_df\n-- ask: Сколько транзакций было сегодня?\n")
+    assert "SELECT" in next_cell
+
+    rows = _audit_rows(admin_engine)
+    assert len(rows) == before + 1
+    row = rows[-1]
+    assert row["source"] == "ask"
+    assert row["status"] == "ok" and row["success"] is True
+    assert row["provider"] == "offline"
+    assert row["row_count"] == 1
+    assert row["question"] == "Сколько транзакций было сегодня?"
+    assert row["db_user"] == "paysql_reader"
+    assert row["executed_sql"] and row["generated_sql"]
+    assert row["schema_hash"]
+    assert row["llm_time_ms"] is not None and row["execution_time_ms"] is not None
+
+
+def test_reviewed_cell_runs_edited_sql_and_is_audited_as_edited(shell, run, admin_engine):
+    run("%%ask -o by_currency\nТранзакции по валютам")
+    reviewed = shell.rl_next_input
+    edited = reviewed.replace("GROUP BY", "WHERE currency <> 'RUB' GROUP BY")
+    result = run(edited)
+    assert result.success, result.error_in_exec
+    frame = shell.user_ns["by_currency"]
+    assert set(frame["currency"]) == {"KZT", "USD", "EUR"}
+    assert shell.rl_next_input is None  # a reviewed cell does not insert another one
+    row = _last_audit(admin_engine)
+    assert row["source"] == "edited"
+    assert row["question"] == "Транзакции по валютам"
+    assert "<> 'RUB'" in row["executed_sql"]
+
+
+def test_no_run_only_writes_the_cell(shell, run, admin_engine):
+    before = len(_audit_rows(admin_engine))
+    result = run("%%ask --no-run -o nothing\nTop 5 merchants by volume")
+    assert result.success
+    assert result.result is None
+    assert "nothing" not in shell.user_ns
+    assert "LIMIT 5" in shell.rl_next_input
+    assert len(_audit_rows(admin_engine)) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("cell", "message", "status"),
+    [
+        ("%%ask -o bad\n   ", "the question is empty", "declined"),
+        ("%%ask -o bad\nКакая завтра будет погода в Париже?", "offline", "declined"),
+        ("%%ask --sql -o bad\nDELETE FROM transactions", "SQL refused", "refused"),
+        ("%%ask --sql -o bad\nSELECT FROM WHERE (", "SQL refused", "refused"),
+        ("%%ask --sql -o bad\nSELECT no_such_column FROM transactions", "no_such_column", "error"),
+    ],
+)
+def test_bad_input_gives_one_line_and_an_audit_row(shell, run, admin_engine, capsys, cell, message, status):
+    shell.user_ns["bad"] = "stale value"
+    before = len(_audit_rows(admin_engine))
+    result = run(cell)
+    assert not result.success
+    captured = capsys.readouterr()
+    error_lines = [line for line in (captured.out + captured.err).splitlines() if line.startswith("paysql:")]
+    assert len(error_lines) == 1, captured
+    assert message in error_lines[0]
+    assert "Traceback" not in captured.out + captured.err
+    assert "bad" not in shell.user_ns  # a failed cell leaves the variable unset
+    assert shell.rl_next_input is None
+    rows = _audit_rows(admin_engine)
+    assert len(rows) == before + 1
+    assert rows[-1]["status"] == status and rows[-1]["success"] is False
+    assert rows[-1]["error"]
+
+
+def test_no_connection_is_one_clear_line(shell, monkeypatch, capsys):
+    monkeypatch.delenv("PAYSQL_DATABASE_URL", raising=False)
+    magics = shell.magics_manager.registry["Ask"]
+    monkeypatch.setattr(magics, "_default_engine", None)
+    monkeypatch.setattr("sql.connection.ConnectionManager.current", None)
+    result = shell.run_cell("%%ask\nСколько транзакций было сегодня?")
+    assert not result.success
+    captured = capsys.readouterr()
+    assert "paysql: no database connection: use %ask --demo" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_unreachable_database_is_one_clear_line_without_password(shell, capsys):
+    url = "postgresql://paysql_reader:s3cret-pw@127.0.0.1:1/payments"
+    result = shell.run_cell(f"%%ask --conn {url}\nСколько транзакций было сегодня?")
+    assert not result.success
+    captured = capsys.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines() if line.startswith("paysql:")]
+    assert len(lines) == 1
+    assert "cannot connect" in lines[0]
+    assert "s3cret-pw" not in captured.out + captured.err
+
+
+def test_jupysql_connection_is_shared(shell, reader_url, admin_engine, monkeypatch):
+    monkeypatch.delenv("PAYSQL_DATABASE_URL", raising=False)
+    magics = shell.magics_manager.registry["Ask"]
+    monkeypatch.setattr(magics, "_default_engine", None)
+    shell.run_line_magic("load_ext", "sql")
+    shell.run_line_magic("sql", reader_url)
+    result = shell.run_cell("%%ask -o n\nHow many transactions are in the database in total?")
+    assert result.success, result.error_in_exec
+    with admin_engine.connect() as conn:
+        assert int(shell.user_ns["n"].iloc[0, 0]) == conn.execute(text("SELECT count(*) FROM transactions")).scalar()
+    # and the other way round: %ask --conn makes the connection jupysql's current one
+    shell.run_line_magic("ask", f"--conn {reader_url}")
+    from sql.connection import ConnectionManager
+
+    assert ConnectionManager.current.connection_sqlalchemy.engine is engine_for(reader_url)
+
+
+def test_line_magic_asks_a_question(shell, run):
+    frame = shell.run_line_magic("ask", "-o top3 Top 3 merchants by number of transactions")
+    assert list(frame.columns) == ["merchant_name", "total_transactions"]
+    assert len(frame) == 3
+    assert frame["total_transactions"].is_monotonic_decreasing
+    assert shell.user_ns["top3"] is frame
+
+
+def test_config_sets_defaults(shell, run):
+    shell.run_line_magic("config", "Ask.max_rows = 3")
+    try:
+        result = run("%%ask --sql -o few\nSELECT merchant_name FROM merchants ORDER BY merchant_id")
+        assert result.success
+        assert len(shell.user_ns["few"]) == 3
+    finally:
+        shell.run_line_magic("config", "Ask.max_rows = 1000")
