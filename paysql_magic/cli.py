@@ -50,22 +50,19 @@ def demo(args: argparse.Namespace) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from paysql_magic.demo import default_data_dir, start_demo
-    from paysql_magic.magic import DEMO_DIR_ENV, DEMO_ROWS_ENV
+    from paysql_magic.magic import DEMO_ANCHOR_ENV, DEMO_DIR_ENV, DEMO_ROWS_ENV
 
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     print(f"Starting the embedded PostgreSQL in {data_dir} ...", flush=True)
-    db = start_demo(
-        data_dir,
-        rows=args.rows,
-        anchor_date=args.anchor_date,
-        reset=args.reset,
-        keep_running=args.keep_running,
-    )
+    # The server stops when the last process using it exits; --keep-running makes this one wait for Ctrl-C.
+    db = start_demo(data_dir, rows=args.rows, anchor_date=args.anchor_date, reset=args.reset)
     state = "created" if db.created else "reused"
     print(f"Demo dataset {state}: {db.rows:,} transactions up to {db.anchor_date} (Asia/Almaty)")
     print(f"Connection URL (read-only role): {db.reader_url}")
     os.environ[DEMO_DIR_ENV] = str(data_dir)
     os.environ[DEMO_ROWS_ENV] = str(args.rows)
+    if args.anchor_date:
+        os.environ[DEMO_ANCHOR_ENV] = args.anchor_date.isoformat()
     out_dir = data_dir / "quickstart"
     print(f"Running the quickstart notebook (outputs in {out_dir}) ...\n", flush=True)
     try:

@@ -114,7 +114,7 @@ def _execute(call: _Call, sql: str, question: str | None, *, run: bool = True) -
         sql=guarded.sql,
         frame=outcome.frame,
         row_count=outcome.row_count,
-        truncated=outcome.truncated,
+        truncated=outcome.truncated or (guarded.limit_added and outcome.row_count == settings.max_rows),
         provider=call.record.provider,
         model=call.record.model,
         call_id=call.record.call_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 
 import pandas as pd
 from IPython.core.interactiveshell import InteractiveShell
@@ -24,6 +25,7 @@ from paysql_magic.settings import Settings, current_user, env_database_url
 ASK_COMMENT = "-- ask:"
 DEMO_DIR_ENV = "PAYSQL_DEMO_DIR"
 DEMO_ROWS_ENV = "PAYSQL_DEMO_ROWS"
+DEMO_ANCHOR_ENV = "PAYSQL_DEMO_ANCHOR"
 
 NO_CONNECTION = (
     "no database connection: use %ask --demo (embedded demo database), %%ask --conn postgresql://..., "
@@ -51,6 +53,7 @@ class Ask(Magics):
     def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell=shell)
         self._default_engine: Engine | None = None
+        self.last_result: core.Result | None = None
 
     # connection -----------------------------------------------------------------------------------------
     def _demo_engine(self) -> Engine:
@@ -58,8 +61,9 @@ class Ask(Magics):
 
         data_dir = self.demo_data_dir or os.environ.get(DEMO_DIR_ENV)
         rows = int(os.environ.get(DEMO_ROWS_ENV, self.demo_rows))
+        anchor = os.environ.get(DEMO_ANCHOR_ENV)
         print("paysql: starting the embedded demo database...", file=sys.stderr, flush=True)
-        demo = start_demo(data_dir and os.path.expanduser(data_dir), rows=rows)
+        demo = start_demo(data_dir, rows=rows, anchor_date=date.fromisoformat(anchor) if anchor else None)
         return engine_for(demo.reader_url)
 
     def _resolve_engine(self, args) -> Engine:
@@ -132,6 +136,7 @@ class Ask(Magics):
             result = core.run_sql(sql, engine, settings, question=question)
         else:
             result = core.ask(text, engine, settings, refresh_schema=args.refresh_schema, execute=not args.no_run)
+        self.last_result = result
         self._show(result, args, reviewed=args.sql)
         if args.output is not None and result.frame is not None:
             self.shell.user_ns[args.output] = result.frame
@@ -202,8 +207,10 @@ def _share_with_jupysql(engine: Engine) -> None:
 
 
 def _one_line_error(shell, etype, value, tb, tb_offset=None) -> list[str]:
-    """Show a paysql error as one line, without a traceback."""
-    return [f"paysql: {value}"]
+    """Show a paysql error as one line, without a traceback (the cell still fails)."""
+    stb = [f"paysql: {value}"]
+    shell._showtraceback(etype, value, stb)  # IPython's hook for where a traceback goes (kernel: an error message)
+    return stb
 
 
 def load_ipython_extension(shell: InteractiveShell) -> None:

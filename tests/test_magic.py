@@ -60,7 +60,7 @@ def test_ask_returns_dataframe_audits_and_inserts_reviewed_cell(shell, run, admi
     out = capsys.readouterr().out
     assert "-- ask: Сколько транзакций было сегодня?" in out
     assert "-- provider: offline" in out
-    assert "current_date" in out
+    assert "current_date" in out.lower()
 
     next_cell = shell.rl_next_input
     assert next_cell.startswith("%%ask --sql -o today_df\n-- ask: Сколько транзакций было сегодня?\n")

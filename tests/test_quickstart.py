@@ -57,9 +57,20 @@ def test_quickstart_runs_headless_without_errors(demo_env, tmp_path):
 def test_paysql_demo_reuses_the_database_and_prints_questions_sql_and_rows(demo_env):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "paysql_magic.cli", "demo", "--data-dir", str(demo_env.data_dir),
-         "--rows", str(demo_env.rows)],
-        capture_output=True, text=True, timeout=600, env=env,
+        [
+            sys.executable,
+            "-m",
+            "paysql_magic.cli",
+            "demo",
+            "--data-dir",
+            str(demo_env.data_dir),
+            "--rows",
+            str(demo_env.rows),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout

@@ -1,0 +1,17 @@
+"""The demo: an embedded PostgreSQL holding a deterministic payments dataset, read through ``paysql_reader``."""
+
+from __future__ import annotations
+
+from paysql_magic.demo.dataset import READER_ROLE, TIMEZONE, DemoDatabase, prepare_database
+from paysql_magic.demo.server import DATABASE, default_data_dir, start_demo, stop_demo
+
+__all__ = [
+    "DATABASE",
+    "READER_ROLE",
+    "TIMEZONE",
+    "DemoDatabase",
+    "default_data_dir",
+    "prepare_database",
+    "start_demo",
+    "stop_demo",
+]

@@ -1,0 +1,202 @@
+"""The SQL guard: accept exactly one read-only query, cap its rows, pretty-print it (sqlglot, postgres dialect).
+
+``check`` parses the SQL with sqlglot and refuses, with a one-line reason, anything but a single query
+(SELECT, WITH ... SELECT, UNION / INTERSECT / EXCEPT): several statements, DML, DDL, data-modifying WITH,
+SELECT ... INTO, locking clauses (FOR UPDATE / SHARE ...), and every command sqlglot can only keep as text
+(COPY, SET, DO, CALL, VACUUM, LOCK, PREPARE, LISTEN ...). What runs is sqlglot's pretty rendering of the
+checked tree, never the text as received, and that rendering is parsed and checked once more, so the checks
+see what PostgreSQL will see.
+
+Functions are checked against ``ALLOWED_FUNCTIONS``, an allow-list of what an analyst uses on a payments
+table: aggregates, window functions, date/time, math, string and conditional functions, casts and
+``generate_series``. A function is known by the name the rendered SQL calls it (``now()`` is rendered
+``CURRENT_TIMESTAMP``, ``variance`` ``VAR_SAMP``), so sqlglot's typed nodes and unknown names
+(``exp.Anonymous``) are judged alike. Everything else is refused: sleeping (``pg_sleep``), server files
+(``pg_read_file``, ``pg_ls_dir``, ``lo_*``), settings (``set_config``, ``current_setting``), other
+databases (``dblink*``), locks (``pg_advisory_*``), sessions (``pg_terminate_backend``), transaction ids,
+sequences (``nextval``), and SQL run from strings (``query_to_xml``). Schema-qualified calls
+(``public.lower(x)``) are refused too: an unqualified name resolves to the built-in first.
+
+``DENIED_RELATIONS`` names the system catalogs and views a generated query has no business reading:
+credentials (``pg_authid``, ``pg_shadow``, ``pg_user_mappings``, ``pg_subscription``), server configuration
+(``pg_settings``, ``pg_hba_file_rules``, ``pg_file_settings``), other sessions (``pg_stat_activity``,
+``pg_locks``) and raw column samples (``pg_statistic``). Most are already closed to a non-superuser role;
+refusing them here keeps a superuser connection, or a badly granted role, from leaking them. The rest of
+``pg_catalog`` and ``information_schema`` stays readable: it describes the schema, which the analyst sees.
+
+The guard never raises anything but ``SqlRefused``: a sqlglot failure is a refusal, not a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+
+from paysql_magic.errors import SqlRefused
+
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        # aggregates
+        *("count", "sum", "avg", "min", "max", "mode", "every", "bool_and", "bool_or", "string_agg", "array_agg"),
+        *("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"),
+        *("percentile_cont", "percentile_disc"),
+        # window functions
+        *("row_number", "rank", "dense_rank", "ntile", "lag", "lead", "first_value", "last_value"),
+        *("cume_dist", "percent_rank"),
+        # date and time
+        *("date_trunc", "extract", "date_part", "now", "current_date", "current_timestamp", "localtimestamp"),
+        *("age", "make_date", "make_interval", "to_char", "to_date", "to_timestamp"),
+        *("justify_days", "justify_hours", "justify_interval", "generate_series"),
+        # math
+        *("round", "trunc", "abs", "ceil", "ceiling", "floor", "greatest", "least", "power", "sqrt"),
+        *("ln", "log", "exp", "mod", "sign", "div"),
+        # strings
+        *("lower", "upper", "initcap", "length", "substring", "substr", "position", "replace"),
+        *("trim", "btrim", "ltrim", "rtrim", "concat", "concat_ws", "left", "right", "split_part"),
+        *("lpad", "rpad", "starts_with", "regexp_replace", "regexp_match"),
+        # conditionals, casts and row constructors
+        *("coalesce", "nullif", "cast", "exists", "row"),
+    }
+)
+
+DENIED_RELATIONS = {
+    **dict.fromkeys(
+        ("pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_subscription"), "credentials"
+    ),
+    **dict.fromkeys(
+        ("pg_settings", "pg_file_settings", "pg_hba_file_rules", "pg_ident_file_mappings", "pg_config"),
+        "server configuration",
+    ),
+    **dict.fromkeys(("pg_stat_activity", "pg_locks", "pg_stat_ssl", "pg_stat_gssapi"), "other sessions' activity"),
+    **dict.fromkeys(("pg_statistic", "pg_largeobject"), "raw data outside table privileges"),
+}
+
+_DIALECT = Dialect.get_or_raise("postgres")
+_ONLY_QUERIES = "only one read-only query (SELECT, WITH ... SELECT, UNION) is accepted"
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(|$)")  # a rendered call: ``NAME(`` or a bare ``CURRENT_DATE``
+_TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
+_SQL_FENCE = re.compile(r"```[ \t]*(?:sql|postgres(?:ql)?|pgsql|psql)[ \t]*\n(.*?)(?:```|\Z)", re.I | re.S)
+_PLAIN_FENCE = re.compile(r"```[ \t]*\n(.*?)(?:```|\Z)", re.S)
+_QUERY_AT_LINE_START = re.compile(r"^[ \t]*((?:select|with)\b.*?)(?:;|\n[ \t]*\n|\Z)", re.I | re.S | re.M)
+_QUERY_IN_PROSE = re.compile(r"\b((?:SELECT|WITH)\b.*?)(?:;|\n[ \t]*\n|\Z)", re.S)
+
+
+class _QuietParser(_DIALECT.parser_class):
+    def _warn_unsupported(self) -> None:
+        """sqlglot logs a warning before keeping a statement as text; the guard refuses it with a reason."""
+
+
+@dataclass(frozen=True)
+class GuardedSql:
+    """A query the guard accepted: pretty-printed, with the row cap applied."""
+
+    sql: str
+    limit_added: bool
+
+
+def extract_sql(reply: str) -> str:
+    """The SQL in an LLM reply: a ```sql fence, else a plain ``` fence, else a SELECT/WITH in the prose."""
+    for pattern in (_SQL_FENCE, _PLAIN_FENCE, _QUERY_AT_LINE_START, _QUERY_IN_PROSE):
+        for match in pattern.finditer(reply):
+            if sql := match.group(1).strip().rstrip(";").strip():
+                return sql
+    raise SqlRefused("no SQL found in the reply")
+
+
+def check(sql: str, *, max_rows: int | None = 1000) -> GuardedSql:
+    """Accept ``sql`` when it is exactly one read-only query; raise ``SqlRefused`` with the reason otherwise."""
+    try:
+        tree = _single_query(sql)
+        _check_tree(tree)
+        limit_added = max_rows is not None and tree.args.get("limit") is None
+        if limit_added:
+            tree = tree.limit(max_rows, copy=False)
+        rendered = tree.sql(dialect=_DIALECT, pretty=True)
+        _check_tree(_single_query(rendered))  # what runs is checked too, in case sqlglot rewrote a call
+        return GuardedSql(rendered, limit_added)
+    except SqlRefused:
+        raise
+    except Exception as exc:  # a guard refuses what it cannot check; it never crashes
+        raise SqlRefused(f"the SQL could not be checked ({type(exc).__name__})") from None
+
+
+def _single_query(sql: str) -> exp.Query:
+    statements = [tree for tree in _parse(sql) if tree is not None and not isinstance(tree, exp.Semicolon)]
+    if not statements:
+        raise SqlRefused("the SQL is empty")
+    if len(statements) > 1:
+        kinds = "; ".join(_kind(tree) for tree in statements)
+        raise SqlRefused(f"more than one statement ({kinds}): {_ONLY_QUERIES}")
+    (tree,) = statements
+    if not isinstance(tree, exp.Query):
+        raise SqlRefused(f"{_kind(tree)} is not allowed: {_ONLY_QUERIES}")
+    return tree
+
+
+def _parse(sql: str) -> list[exp.Expr | None]:
+    try:
+        return _QuietParser(dialect=_DIALECT).parse(_DIALECT.tokenize(sql), sql)
+    except TokenError as exc:
+        raise SqlRefused(f"unparseable SQL: {_shorten(str(exc))}") from None
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" (line {first['line']}, col {first['col']})" if "line" in first else ""
+        description = _TOKEN_REPR.sub(r"'\1'", first.get("description", str(exc)))
+        raise SqlRefused(f"unparseable SQL: {_shorten(description)}{where}") from None
+
+
+def _shorten(message: str, limit: int = 120) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else "no details"
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _kind(tree: exp.Expr) -> str:
+    """The statement's keyword as written: DELETE, CREATE, SET, DO, VACUUM ..."""
+    if isinstance(tree, exp.DML):
+        return tree.key.upper()  # not the leading WITH of ``WITH ... DELETE``
+    words = tree.sql(dialect=_DIALECT, comments=False).split(maxsplit=1)
+    return (words[0] if words else tree.key).upper()
+
+
+def _check_tree(tree: exp.Query) -> None:
+    for node in tree.walk():
+        if isinstance(node, (exp.DML, exp.DDL, exp.Command)):
+            where = "a WITH clause" if isinstance(node.parent, exp.CTE) else "the query"
+            raise SqlRefused(f"{_kind(node)} inside {where} is not allowed: the query must only read")
+        if isinstance(node, exp.Into):
+            raise SqlRefused("SELECT ... INTO creates a table and is not allowed")
+        if isinstance(node, exp.Lock):
+            raise SqlRefused(f"locking clause {node.sql(dialect=_DIALECT)} is not allowed: the query must only read")
+        if isinstance(node, exp.Func):
+            _check_function(node)
+        if isinstance(node, exp.Table):
+            _check_relation(node)
+
+
+def _check_function(node: exp.Func) -> None:
+    name = _called_name(node)
+    if name is None:
+        return  # rendered as an operator or a construct (a + b, CASE ..., ARRAY[...]), not a call
+    if name not in ALLOWED_FUNCTIONS:
+        raise SqlRefused(f"function {name} is not allowed")
+    if isinstance(node.parent, exp.Dot) and node.arg_key == "expression":
+        qualified = node.parent.sql(dialect=_DIALECT).split("(", 1)[0]
+        raise SqlRefused(f"schema-qualified function {qualified} is not allowed: call {name} without a schema")
+
+
+def _called_name(node: exp.Func) -> str | None:
+    """The name the rendered SQL calls, or None when the node is rendered as an operator or a construct."""
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    match = _CALL.match(node.sql(dialect=_DIALECT, comments=False))
+    return match.group(1).lower() if match else None
+
+
+def _check_relation(node: exp.Table) -> None:
+    holds = DENIED_RELATIONS.get(node.name.lower())
+    if holds is not None:
+        raise SqlRefused(f"{node.name} is not allowed: it exposes {holds}")

@@ -1,0 +1,132 @@
+"""Filters: amount thresholds ("свыше 500 000 тенге", "between 10k and 50k"), the values of categorical columns
+("отклоненные", "в Астане", "VISA"), negations ("кроме ATM"), and the condition of a share ("доля ECOM")."""
+
+from __future__ import annotations
+
+from paysql_magic.errors import Declined
+from paysql_magic.providers.offline.intent import Filter, Measure
+from paysql_magic.providers.offline.reading import Reading
+
+_AMOUNT_WORDS = {("measure", "volume"): "volume", ("measure", "avg"): "avg", ("measure", "count"): "count"}
+_KZT = ("currency", "KZT")
+_AMOUNT_MEASURE_KINDS = ("measure", "sup", "how_much", "money")
+
+
+def _threshold_subject(reading: Reading, i: int) -> str:
+    """What the comparison at ``i`` applies to: a transaction's amount, or a group's volume/avg/count."""
+    j = i - 1
+    while reading.kind(j) in ("in", "which"):
+        j -= 1
+    subject = _AMOUNT_WORDS.get((reading.kind(j), reading.value(j)), "amount")
+    if reading.is_(j, "measure", "amount", "volume", "avg", "count"):
+        reading.use(j)
+    return subject
+
+
+def _amount(reading: Reading, i: int) -> tuple[float, int] | None:
+    """The free number at ``i`` and the index after it, taking a following currency as its unit (only tenge)."""
+    if reading.kind(i) != "number" or i in reading.used:
+        return None
+    after = i + 1
+    if reading.kind(after) == "value" and reading.value(after)[0] == "currency":
+        if reading.value(after) != _KZT:
+            raise Declined("amount thresholds are compared in tenge (amount_kzt); give the amount in KZT")
+        after += 1
+    return float(reading.value(i)), after
+
+
+def thresholds(reading: Reading) -> list[Filter]:
+    """Amount comparisons (on amount_kzt) and group thresholds ("более 10 транзакций", "с оборотом свыше 1 млн":
+    on count, volume or avg, applied after grouping)."""
+    found: list[Filter] = []
+    for i in reading.free(("cmp", "from", "to")):
+        first = None if i in reading.used else _amount(reading, i + 1)
+        if first is None:
+            continue
+        kind, op = reading.kind(i), reading.value(i)
+        subject = _threshold_subject(reading, i)
+        low, after = first
+        if (kind == "cmp" and op == "between") or (kind == "from" and reading.kind(after) in ("to", "and")):
+            second = _amount(reading, after + 1) if reading.kind(after) in ("to", "and") else None
+            if second is None:
+                raise Declined("a range needs two amounts, e.g. «от 10 000 до 50 000 тенге»")
+            high, after = second
+            op, numbers = "between", (min(low, high), max(low, high))
+        else:
+            op, numbers = {"from": "ge", "to": "le"}.get(kind, op), (low,)
+        if subject == "amount" and reading.is_(after, "entity", "transaction"):  # "более 10 транзакций"
+            subject, after = "count", after + 1
+        found.append(Filter(subject, str(op), numbers))
+        reading.use(*range(i, after))
+    return found
+
+
+def _negated(reading: Reading, i: int) -> bool:
+    """Whether a "не", "кроме", "except" ... comes just before the value at ``i`` (and use it)."""
+    for j in (i - 1, i - 2, i - 3):
+        if reading.kind(j) == "not":
+            reading.use(j)
+            return True
+        if reading.kind(j) not in ("in", "entity"):
+            return False
+    return False
+
+
+def _is_unit(reading: Reading, i: int) -> bool:
+    """ "в KZT", "in tenge" next to a volume or amount: the unit of the answer, not a currency filter."""
+    amounts = any(
+        reading.kind(j) in _AMOUNT_MEASURE_KINDS and reading.value(j) != "count" for j in range(len(reading.items))
+    )
+    return reading.value(i) == _KZT and reading.kind(i - 1) == "in" and amounts
+
+
+def _share_target(reading: Reading, i: int) -> int | None:
+    """The value a share at ``i`` counts: the one just before it ("decline rate", "ECOM share"), else a status
+    after it ("какой процент платежей в USD отклонен"), else the first value after it. Values after "среди" /
+    "among" describe the whole, not the part."""
+    if reading.kind(i - 1) == "value" and i - 1 not in reading.used:  # "decline rate", "ECOM share"
+        return i - 1
+    after = []
+    for j in range(i + 1, len(reading.items)):
+        if reading.kind(j) == "among":
+            break
+        if reading.kind(j) == "value" and j not in reading.used:
+            after.append(j)
+    statuses = [j for j in after if reading.value(j)[0] == "status"]
+    return (statuses or after or [None])[0]
+
+
+def share(reading: Reading) -> Measure | None:
+    """The share measure: "доля отклоненных", "share of ECOM", "decline rate", "конверсия"."""
+    for i in reading.free(("share", "share_of")):
+        reading.use(i)
+        volume = reading.free(("measure", "money"))
+        volume = [k for k in volume if reading.kind(k) == "money" or reading.value(k) == "volume"]
+        basis = "volume" if volume else "count"
+        reading.use(*volume)  # "доля ECOM в обороте": the volume is the share's basis, not another measure
+        if reading.kind(i) == "share_of":
+            field, value = reading.value(i)
+            return Measure("share", Filter(field, "in", (value,)), basis)
+        j = _share_target(reading, i)
+        if j is None:
+            return Measure("share", None, basis)
+        field, value = reading.value(j)
+        negated = _negated(reading, j)
+        reading.use(j)
+        return Measure("share", Filter(field, "in", (value,), negated), basis)
+    return None
+
+
+def values(reading: Reading) -> list[Filter]:
+    """One filter per column (and negation) named by value words; several values of a column are alternatives."""
+    grouped: dict[tuple[str, bool], list[object]] = {}
+    for i in reading.free(("value",)):
+        if _is_unit(reading, i):
+            reading.use(i)
+            continue
+        field, value = reading.value(i)
+        values_ = grouped.setdefault((field, _negated(reading, i)), [])
+        if value not in values_:
+            values_.append(value)
+        reading.use(i)
+    return [Filter(field, "in", tuple(vals), negated) for (field, negated), vals in grouped.items()]

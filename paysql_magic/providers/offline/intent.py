@@ -1,0 +1,98 @@
+"""The meaning of a question, independent of its wording: what to measure, by what, over which rows and when."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+SERIES = ("day", "week", "month", "quarter", "hour", "weekday")  # time buckets (weekday: ISO, 1 = Monday)
+SOURCES = ("transactions", "merchants", "customers")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One aggregate. ``kind`` is one of count, volume, avg, max, min, unique_customers, unique_merchants,
+    merchant_count, customer_count, share (of rows matching ``condition``; of all rows per group when None)."""
+
+    kind: str
+    condition: Filter | None = None  # share: the rows counted in the numerator
+    basis: str = "count"  # share: count or volume
+    of_series: str | None = None  # the average of a per-day (week, month, hour) count or volume
+
+    @property
+    def alias(self) -> str:
+        if self.kind == "share":
+            if self.condition is None:
+                return "share"
+            name = re.sub(r"\W+", "_", "_".join(str(v) for v in self.condition.values).lower())
+            return (
+                f"{'non_' if self.condition.negated else ''}{name}_{'volume_' if self.basis == 'volume' else ''}share"
+            )
+        if self.of_series:
+            period = "daily" if self.of_series == "day" else f"{self.of_series}ly"
+            return f"avg_{period}_{'transactions' if self.kind == 'count' else 'volume'}"
+        return _ALIASES[self.kind]
+
+
+_ALIASES = {
+    "count": "total_transactions",
+    "volume": "total_volume",
+    "avg": "avg_amount",
+    "max": "max_amount",
+    "min": "min_amount",
+    "unique_customers": "unique_customers",
+    "unique_merchants": "unique_merchants",
+    "merchant_count": "merchant_count",
+    "customer_count": "customer_count",
+}
+GROUP_THRESHOLDS = ("count", "volume", "avg")  # Filter fields compared after grouping (HAVING)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``field`` (status, channel, currency, card_type, city, customer_city, segment, category, mcc_code, amount)
+    compared with ``values``: ``op`` is "in" for categorical fields, or gt, ge, lt, le, between for amounts."""
+
+    field: str
+    op: str
+    values: tuple[object, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window. ``kind``: all (explicitly all of the data), today, yesterday, day_before, last (``n``
+    ``unit``s: rolling days, or calendar weeks/months/years including the current one), hours (the last ``n``
+    hours), this (since the start of the current ``unit``), previous (the whole previous calendar ``unit``), year
+    (calendar ``year``), month (from day ``day_from`` of ``month`` to day ``day_to`` of ``month_to``, whole
+    months when the days are None; in ``year`` if given, else the most recent such month), since (from that
+    day on)."""
+
+    kind: str
+    n: int = 1
+    unit: str = "day"
+    month: int | None = None
+    month_to: int | None = None
+    day_from: int | None = None
+    day_to: int | None = None
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    key: str  # a measure alias, a series name, or "amount"/"time" for listed transactions
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the builder turns into one SELECT."""
+
+    source: str = "transactions"  # the table counted: transactions, or merchants / customers themselves
+    measures: tuple[Measure, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    window: Window | None = None
+    order: tuple[Order, ...] = field(default_factory=tuple)
+    limit: int | None = None
+    listing: bool = False  # individual transactions rather than aggregates

@@ -1,0 +1,317 @@
+"""The vocabulary: Russian and English words and phrases -> concepts. A new word costs one entry here.
+
+Each entry lists alternatives separated by "|"; an alternative is a phrase of one or more words, written in any
+inflected form (they are lemmatised like the question). Concepts are ``(kind, value)`` pairs read by the parser.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from paysql_magic.demo.mcc import BRANDS, CITIES, MCC_CODES
+
+
+class Concept(NamedTuple):
+    kind: str
+    value: object = None
+
+
+def _c(kind: str, value: object = None) -> Concept:
+    return Concept(kind, value)
+
+
+CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(m.category for m in MCC_CODES))
+
+CITY_NAMES: dict[str, str] = {  # English spelling -> Russian names and forms pymorphy3 does not lemmatise
+    "Almaty": "алматы|алма ата|алмата",
+    "Astana": "астана|нур султан",
+    "Shymkent": "шымкент|чимкент",
+    "Karaganda": "караганда|караганды|qaraghandy",
+    "Aktobe": "актобе|актюбинск",
+    "Taraz": "тараз",
+    "Pavlodar": "павлодар",
+    "Oskemen": "оскемен|оскемена|усть каменогорск|ust kamenogorsk|oskemen|oskemena",
+    "Semey": "семей|семипалатинск",
+    "Atyrau": "атырау",
+    "Kostanay": "костанай|kostanai",
+    "Kyzylorda": "кызылорда|кызылорд|kyzyl orda",
+    "Aktau": "актау",
+    "Turkistan": "туркестан|turkestan",
+}
+
+CATEGORY_NAMES: dict[str, str] = {  # category -> Russian and English synonyms (the category name is added)
+    "Groceries": "продукты|продуктовый|продуктовый магазин|супермаркет|гипермаркет|бакалея|grocery|supermarket",
+    "Restaurants": "ресторан|кафе|общепит|фастфуд|фаст фуд|бар|кофейня|restaurant|cafe|fast food|dining",
+    "Fuel": "топливо|азс|заправка|бензин|автозаправка|gas station|petrol|fuel station",
+    "Transport": "транспорт|такси|парковка|проезд|общественный транспорт|taxi|parking|public transport",
+    "Travel": "путешествие|туризм|авиабилет|авиакомпания|отель|гостиница|турагентство|travel|airline|hotel",
+    "Pharmacies": "аптека|лекарство|pharmacy|drugstore|drug store",
+    "Healthcare": "медицина|здравоохранение|клиника|медицинский услуга|стоматология|healthcare|medical|clinic",
+    "Electronics": "электроника|бытовой техника|техника|electronics|appliance",
+    "Clothing": "одежда|обувь|одежда и обувь|clothing|clothes|apparel|shoes",
+    "Department stores": "универмаг|department store",
+    "Marketplaces": "маркетплейс|marketplace",
+    "Telecom": "связь|телеком|мобильный связь|телекоммуникация|telecom|telecommunication|mobile",
+    "Utilities": "коммунальный услуга|коммуналка|жкх|коммунальный платеж|utility|utility bill",
+    "Entertainment": "развлечение|кино|кинотеатр|досуг|entertainment|cinema|movie",
+    "Cash withdrawal": "снятие наличных|снятие|наличные|обналичивание|cash withdrawal|cash",
+    "Beauty": "красота|салон красоты|косметика|beauty|cosmetics",
+    "Home and garden": "дом и сад|товары для дома|мебель|стройматериал|home and garden|furniture|home improvement",
+    "Education": "образование|обучение|курсы|education|school|course",
+    "Other retail": "прочая розница|прочие товары|other retail",
+}
+
+BRAND_NAMES: dict[str, str] = {  # merchant brand -> Russian spellings (the Latin name is added)
+    "Magnum": "магнум", "Small": "смолл", "Sulpak": "сулпак", "Technodom": "технодом", "Mechta": "мечта",
+    "Kaspi Magazin": "каспи магазин", "Wolt": "вольт", "Yandex Go": "яндекс го|яндекс такси", "KFC": "кфс|кфц",
+    "Starbucks": "старбакс", "Burger King": "бургер кинг", "Beeline": "билайн", "Kcell": "кселл",
+    "Wildberries": "вайлдберриз|вайлдберис", "Ozon": "озон", "Netflix": "нетфликс", "Air Astana": "эйр астана",
+    "Leroy Merlin": "леруа мерлен", "Zara": "зара", "Galmart": "галмарт", "Europharma": "еврофарма",
+}  # fmt: skip
+
+ENTRIES: tuple[tuple[str, Concept], ...] = (
+    # --- what is counted or summed
+    (
+        "транзакция|платеж|платежка|покупка|операция|оплата|транзакционный|transaction|payment|purchase|operation|"
+        "txn|trx|sale|продажа|withdrawal",
+        _c("entity", "transaction"),
+    ),
+    (
+        "мерчант|магазин|продавец|торговый точка|торговец|компания|точка продаж|партнер|merchant|store|shop|seller|"
+        "vendor|retailer|outlet|point of sale|company",
+        _c("entity", "merchant"),
+    ),
+    (
+        "клиент|покупатель|пользователь|держатель карты|картодержатель|плательщик|customer|client|user|buyer|"
+        "cardholder|payer",
+        _c("entity", "customer"),
+    ),
+    (
+        "категория|категория mcc|mcc категория|mcc|мсс|категория мерчант|категория магазин|категория трат|"
+        "тип бизнес|отрасль|category|mcc category|merchant category|spending category|industry",
+        _c("entity", "category"),
+    ),
+    ("код mcc|mcc код|mcc code|merchant category code", _c("entity", "mcc_code")),
+    ("город|city|town|регион|region", _c("entity", "city")),
+    (
+        "город клиента|город покупателя|город проживания|customer city|city of customer|city of residence|"
+        "client city|home city",
+        _c("entity", "customer_city"),
+    ),
+    ("город мерчанта|город магазина|merchant city|city of merchant", _c("entity", "city")),
+    ("валюта|currency", _c("entity", "currency")),
+    ("канал|канал оплаты|способ оплаты|channel|payment channel|payment method", _c("entity", "channel")),
+    (
+        "тип карты|тип карт|платежный система|карточный система|вид карты|бренд карты|карта|card type|card brand|"
+        "card scheme|payment system|scheme|card network|card",
+        _c("entity", "card_type"),
+    ),
+    ("статус|результат|status|outcome", _c("entity", "status")),
+    ("сегмент|сегмент клиента|клиентский сегмент|segment|customer segment|client segment", _c("entity", "segment")),
+    # --- measures
+    ("количество|число|кол во|count|number|quantity", _c("measure", "count")),
+    ("сколько|how many", _c("how_many")),
+    ("сколько раз|how many times|how often|как часто", _c("measure", "times")),  # always transactions
+    ("how much|сколько денег", _c("how_much")),
+    (
+        "объем|оборот|выручка|доход|товарооборот|объем продаж|объем платежей|суммарный|обороты|volume|turnover|"
+        "revenue|gmv|tpv|sales volume|total spend|spending|total amount|sum",
+        _c("measure", "volume"),
+    ),
+    ("сумма|amount|value|size", _c("measure", "amount")),
+    ("деньги|потратить|тратить|заработать|money|spent|spend|earn|earned", _c("money")),
+    (
+        "средний|в среднем|средний чек|средний сумма|средний размер|average|avg|mean|average ticket|average check|"
+        "average amount|average value|средний платеж",
+        _c("measure", "avg"),
+    ),
+    ("чек|ticket|check", _c("measure", "ticket")),
+    ("максимальный|максимум|max|maximum", _c("sup", "max")),
+    ("минимальный|минимум|min|minimum", _c("sup", "min")),
+    ("самый|наиболее|most|the most", _c("sup", "most")),
+    ("самый мало|наименее|least|the least", _c("sup", "least")),
+    (
+        "крупный|большой|высокий|крупнейший|наибольший|наивысший|large|big|high|largest|biggest|highest|greatest|"
+        "top grossing",
+        _c("sup", "big"),
+    ),
+    ("маленький|мелкий|низкий|наименьший|малый|наинизший|small|low|smallest|lowest|tiny", _c("sup", "small")),
+    ("больше всего|чаще всего|most often|most frequently|most of all", _c("sup", "many")),
+    ("меньше всего|реже всего|fewest|least often|least of all", _c("sup", "few")),
+    ("популярный|активный|востребованный|частый|popular|active|busy|frequent|busiest", _c("sup", "popular")),
+    ("уникальный|различный|разный|distinct|unique|different|individual", _c("unique")),
+    ("доля|процент|процентный доля|удельный вес|share|percentage|percent|proportion|ratio|rate|%|уровень", _c("share")),
+    (
+        "конверсия|approval rate|одобряемость|процент одобрения|уровень одобрения",
+        _c("share_of", ("status", "approved")),
+    ),
+    ("среди|из числа|among|out of|of all", _c("among")),
+    (
+        "почему|зачем|прогноз|прогнозировать|предсказать|изменение|измениться|упасть|вырасти|рост|падение|"
+        "сравнить|сравнение|сравни|разница|отличаться|why|forecast|predict|prediction|compare|comparison|versus|vs|"
+        "growth|grow|grew|change|changed|increase|decrease|difference|fall|fell|rise|rose",
+        _c("unsupported", "comparisons, changes, causes and forecasts"),
+    ),
+    ("стоить|стоимость|цена|price|cost|costs|курс|exchange rate", _c("unsupported", "prices and exchange rates")),
+    ("день недели|weekday|day of week|day of the week|по дням недели", _c("series", "weekday")),
+    (
+        "новый|зарегистрироваться|регистрация|registration|зарегистрировать|зарегистрированный|подключиться|подключенный|появиться|создать|new|registered|"
+        "joined|onboarded|signed up|added|created",
+        _c("new"),
+    ),
+    # --- breakdowns, order and limit
+    (
+        "по|by|per|в разрезе|с разбивкой по|разбивка по|разбить по|grouped by|broken down by|split by|breakdown by|"
+        "for each|for every|в каждом|each|every|каждый|в зависимости от|across",
+        _c("per"),
+    ),
+    ("топ|top|лидер|лидировать|лучший|рейтинг|best|leading|leader|lead|leads|ranking", _c("top")),
+    ("худший|аутсайдер|bottom|worst", _c("bottom")),
+    ("какой|который|which|what|кто|who", _c("which")),
+    ("где|where", _c("where")),
+    ("дневной|ежедневный|посуточный|daily|per day|по день|day by day|day over day", _c("series", "day")),
+    ("недельный|еженедельный|понедельный|weekly|week by week|week over week", _c("series", "week")),
+    ("месячный|ежемесячный|помесячный|monthly|month by month|month over month", _c("series", "month")),
+    ("квартальный|поквартальный|ежеквартальный|quarterly", _c("series", "quarter")),
+    ("часовой|почасовой|ежечасный|hourly|hour by hour|время суток|time of day", _c("series", "hour")),
+    ("динамика|тренд|trend|dynamics|over time|история|history|timeline", _c("trend")),
+    ("список|перечень|list", _c("list")),
+    # --- time
+    ("час|hour", _c("unit", "hour")),
+    ("день|сутки|дата|day|date", _c("unit", "day")),
+    ("неделя|week", _c("unit", "week")),
+    ("месяц|month", _c("unit", "month")),
+    ("квартал|quarter", _c("unit", "quarter")),
+    ("год|year", _c("unit", "year")),
+    ("полгода|полугодие|half a year|half year|six months", _c("span", (6, "month"))),
+    ("сегодня|сегодняшний|за сегодня|today|today s|this day|so far today", _c("time", "today")),
+    ("вчера|вчерашний|yesterday|yesterday s", _c("time", "yesterday")),
+    ("позавчера|day before yesterday", _c("time", "day_before")),
+    (
+        "за все время|за всё время|за весь период|всего в база|в база|все время|all time|ever|in total|overall|"
+        "of all time|in the database|in database|in the db",
+        _c("time", "all"),
+    ),
+    ("последний|past|last|recent|latest|most recent|прошедший", _c("last", "rolling")),
+    ("прошлый|предыдущий|previous|prior", _c("last", "previous")),
+    (
+        "этот|текущий|нынешний|this|current|с начало|since the start of|since the beginning of|from the start of|"
+        "to date|so far this",
+        _c("this"),
+    ),
+    ("mtd|month to date", _c("this_unit", "month")),
+    ("ytd|year to date", _c("this_unit", "year")),
+    ("январь|january|jan", _c("month", 1)),
+    ("февраль|february|feb", _c("month", 2)),
+    ("март|march|mar", _c("month", 3)),
+    ("апрель|april|apr", _c("month", 4)),
+    ("май|may", _c("month", 5)),
+    ("июнь|june|jun", _c("month", 6)),
+    ("июль|july|jul", _c("month", 7)),
+    ("август|august|aug", _c("month", 8)),
+    ("сентябрь|september|sep|sept", _c("month", 9)),
+    ("октябрь|october|oct", _c("month", 10)),
+    ("ноябрь|november|nov", _c("month", 11)),
+    ("декабрь|december|dec", _c("month", 12)),
+    # --- comparisons and connectives
+    (
+        "больше|более|свыше|выше|превышать|превышающий|крупнее|дороже|over|more than|above|greater than|exceeding|"
+        "larger than|bigger than|higher than|in excess of|>",
+        _c("cmp", "gt"),
+    ),
+    ("не менее|не меньше|как минимум|не ниже|at least|no less than|not less than|minimum of|>=", _c("cmp", "ge")),
+    ("меньше|менее|ниже|дешевле|мельче|under|below|less than|smaller than|lower than|cheaper than|<", _c("cmp", "lt")),
+    (
+        "не более|не больше|не выше|не превышающий|at most|no more than|not more than|up to|maximum of|<=",
+        _c("cmp", "le"),
+    ),
+    ("между|в диапазоне|в пределах|between|in the range", _c("cmp", "between")),
+    ("ровно|равно|равный|exactly|equal to|=", _c("cmp", "eq")),
+    ("от|с|начиная с|from|since|starting", _c("from")),
+    ("до|to|until|till|through|-", _c("to")),
+    ("и|and|а также|а|плюс|as well as", _c("and")),
+    ("или|or", _c("or")),
+    ("в|во|in|at|на|on|из|of", _c("in")),
+    ("за|for|during|over|within|throughout", _c("for")),
+    ("не|кроме|за исключением|исключая|без|not|except|excluding|without|non|other than", _c("not")),
+    ("тенге|тг|kzt|tenge|₸", _c("value", ("currency", "KZT"))),
+    ("доллар|usd|dollar|$|бакс", _c("value", ("currency", "USD"))),
+    ("евро|eur|euro|€", _c("value", ("currency", "EUR"))),
+    ("рубль|rub|ruble|rouble|₽", _c("value", ("currency", "RUB"))),
+    # --- values of the low-cardinality columns
+    (
+        "одобренный|одобрить|успешный|успешно|approved|approval|successful|succeeded|success|authorized|"
+        "authorised|completed|approve|одобрять|одобряться|проходить успешно",
+        _c("value", ("status", "approved")),
+    ),
+    (
+        "отклоненный|отклонить|неуспешный|неуспешно|отказ|отказной|отказать|неудачный|отклонение|declined|decline|"
+        "failed|failure|rejected|unsuccessful|denied|refused|отклонять|отклоняться|отказывать",
+        _c("value", ("status", "declined")),
+    ),
+    (
+        "отмененный|отменить|отмена|возврат|сторнированный|сторно|возвратный|reversed|reversal|refund|refunded|"
+        "cancelled|canceled|chargeback|returned|отменять|отменяться|вернуть|возвращать",
+        _c("value", ("status", "reversed")),
+    ),
+    (
+        "pos|терминал|офлайн|оффлайн|offline|in store|in person|card present|pos терминал",
+        _c("value", ("channel", "POS")),
+    ),
+    (
+        "ecom|e com|e commerce|ecommerce|онлайн|online|интернет|internet|web|электронный коммерция|интернет платеж|"
+        "card not present",
+        _c("value", ("channel", "ECOM")),
+    ),
+    ("atm|банкомат|cash machine", _c("value", ("channel", "ATM"))),
+    ("visa|виза", _c("value", ("card_type", "VISA"))),
+    (
+        "mastercard|master card|мастеркард|мастеркарт|мастер кард|мастеркарда|mc",
+        _c("value", ("card_type", "MASTERCARD")),
+    ),
+    ("unionpay|union pay|юнионпей|юнион пэй|upi|china unionpay", _c("value", ("card_type", "UNIONPAY"))),
+    ("retail|розничный|розница|массовый|mass|масс сегмент", _c("value", ("segment", "retail"))),
+    ("premium|премиальный|премиум|vip|affluent|премиальный клиент", _c("value", ("segment", "premium"))),
+    ("business|бизнес|корпоративный|corporate|юрлицо|юридический лицо|sme", _c("value", ("segment", "business"))),
+    # --- requests to change data: never answered
+    (
+        "удалить|удаление|стереть|очистить|изменить|обновить|вставить|добавить запись|перезаписать|"
+        "delete|remove|drop|truncate|update|insert|alter|modify|grant|revoke|erase|wipe",
+        _c("dml"),
+    ),
+    # --- words that carry no meaning here
+    (
+        "показать|покажи|вывести|выведи|дать|дай|найти|посчитать|подсчитать|рассчитать|определить|узнать|сказать|"
+        "нужно|надо|хотеть|мочь|пожалуйста|быть|есть|весь|все|всего|итого|общий|суммарный|совокупный|итоговый|база|"
+        "данные|таблица|информация|статистика|отчет|сводка|показатель|значение|цифра|у|о|об|про|для|мы|"
+        "я|наш|мой|это|что|как|такой|там|тут|через|при|же|ли|бы|тот|нас|вам|их|его|ее|он|она|они|"
+        "show|give|find|tell|calculate|compute|get|display|return|what s|whats|is|are|was|were|be|"
+        "been|there|do|does|did|have|has|had|the|a|an|please|me|us|our|we|i|it|its|that|total|all|"
+        "whole|data|database|table|stats|statistics|report|summary|breakdown|overview|figure|figures|distribution|"
+        "распределение|структура|период|промежуток|period|time frame|timeframe|"
+        "in terms of|with|how|can|could|would|you|made|make|done|happen|happened|occur|occurred|processed|"
+        "recorded|so|far|then|now|out|here|went|go|via|using|"
+        "совершить|совершать|сделать|делать|провести|проводить|происходить|произойти|пройти|приходиться|прийтись|"
+        "зафиксировать|поступить|осуществить|осуществлять|иметь|составить|составлять|"
+        "проходить|оплатить|оплачивать|платить|заплатить|pay|paid|bought|buy|use|come|came|comes|take|took|taken|"
+        "see|saw|seen|become|became|account|accounts|keep|kept|let|like|see|show me|look|приходиться на|приносить|"
+        "составлять|занимать|держать|видеть|смотреть|посмотреть|интересовать",
+        _c("filler"),
+    ),
+)
+
+for _city, _names in CITY_NAMES.items():
+    ENTRIES += ((f"{_city.lower()}|{_names}", _c("value", ("city", _city))),)
+for _category in CATEGORIES:
+    ENTRIES += (
+        (f"{_category.lower()}|{CATEGORY_NAMES.get(_category, '')}".strip("|"), _c("value", ("category", _category))),
+    )
+
+_KNOWN = {alternative for alternatives, _ in ENTRIES for alternative in alternatives.split("|")}
+for _brand in dict.fromkeys(b.name for b in BRANDS):
+    _spelled = re.sub(r"[^a-z0-9]+", " ", _brand.lower()).strip()  # "Arbuz.kz" -> "arbuz kz"
+    if _spelled not in _KNOWN:  # "Small" is an English word first
+        ENTRIES += ((f"{_spelled}|{BRAND_NAMES.get(_brand, '')}".strip("|"), _c("value", ("brand", _brand))),)
+
+assert {name for name, _ in CITIES} == set(CITY_NAMES), "every demo city needs its Russian names"

@@ -1,0 +1,114 @@
+"""Tokens -> items: the longest lexicon phrase at each position becomes one concept; numbers stay numbers.
+
+A phrase word matches a token when the token's surface form or one of its lemmas equals the phrase word's
+surface form or most likely lemma. Among phrases of equal length, the closest match wins ("больше" is a
+comparison, "большой" a superlative); then the earlier lexicon entry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from paysql_magic.providers.offline.lexicon import ENTRIES, Concept
+from paysql_magic.providers.offline.text import Token, tokenize
+
+
+@dataclass(frozen=True)
+class Item:
+    """A concept found in the question, with the span of tokens it came from."""
+
+    concept: Concept
+    start: int
+    end: int
+    text: str
+    plural: bool = False
+    neutral: bool = False  # for unknown words: a verb, adverb... that may be ignored
+
+    @property
+    def kind(self) -> str:
+        return self.concept.kind
+
+    @property
+    def value(self) -> object:
+        return self.concept.value
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    words: tuple[Token, ...]
+    concept: Concept
+    rank: int  # position in the lexicon
+
+
+class Matcher:
+    """The compiled lexicon: phrases indexed by the keys of their first word."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, list[_Phrase]] = defaultdict(list)
+        for rank, (alternatives, concept) in enumerate(ENTRIES):
+            for alternative in alternatives.split("|"):
+                words = tokenize(alternative) or [Token(alternative, frozenset({alternative}), alternative)]  # "-"
+                phrase = _Phrase(tuple(words), concept, rank)
+                for key in {phrase.words[0].text, phrase.words[0].lemma}:
+                    self._index[key].append(phrase)
+
+    def items(self, question: str) -> list[Item]:
+        """The question as a sequence of concepts: lexicon phrases, numbers and unknown words."""
+        tokens = tokenize(question)
+        items: list[Item] = []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if token.is_number:
+                items.append(Item(Concept("number", token.number), i, i + 1, token.text))
+                i += 1
+                continue
+            phrase = self._best(tokens, i)
+            if phrase is None:
+                items.append(Item(Concept("unknown", token.text), i, i + 1, token.text, neutral=token.neutral))
+                i += 1
+                continue
+            span = tokens[i : i + len(phrase.words)]
+            head = next((t for t in span if t.pos not in ("ADJF", "PRTF")), span[-1])  # "торговых точек", "тип карты"
+            text = " ".join(t.text for t in span)
+            items.append(Item(phrase.concept, i, i + len(span), text, plural=head.plural))
+            i += len(span)
+        return items
+
+    def _best(self, tokens: list[Token], i: int) -> _Phrase | None:
+        best, best_score = None, None
+        candidates = {id(p): p for key in tokens[i].keys for p in self._index.get(key, ())}
+        for phrase in candidates.values():
+            closeness = _match(phrase, tokens, i)
+            if closeness is None:
+                continue
+            score = (len(phrase.words), closeness, -phrase.rank)
+            if best_score is None or score > best_score:
+                best, best_score = phrase, score
+        return best
+
+
+def _match(phrase: _Phrase, tokens: list[Token], i: int) -> int | None:
+    """How closely the phrase matches at ``i`` (None: not at all).
+
+    Per word: 3 for the same surface form, 2 when the phrase word is one of the token's lemmas ("months" ->
+    "month"), 1 when only the phrase word's own lemma or stem is ("months" ~ "monthly" through the stem "month").
+    """
+    if i + len(phrase.words) > len(tokens):
+        return None
+    score = 0
+    for word, token in zip(phrase.words, tokens[i:], strict=False):
+        if token.is_number or word.is_number:  # "Tele2"
+            if token.number != word.number:
+                return None
+            score += 3
+        elif word.text == token.text:
+            score += 3
+        elif word.text in token.keys:
+            score += 2
+        elif word.lemma in token.keys:
+            score += 1
+        else:
+            return None
+    return score

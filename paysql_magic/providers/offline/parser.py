@@ -1,0 +1,70 @@
+"""Question -> Intent: the lexicon's concepts are read in a fixed order, each step taking what it understands.
+
+Top-N and limits, the time window, single transactions to list, amount thresholds, the share, value filters,
+breakdowns, and last the measures with the ranking they imply. A question with words nobody understood, a
+request to change data, or a comparison is declined: the provider never guesses.
+"""
+
+from __future__ import annotations
+
+from paysql_magic.errors import Declined
+from paysql_magic.providers.offline import breakdowns, filters
+from paysql_magic.providers.offline.dates import find_window
+from paysql_magic.providers.offline.intent import SERIES, Intent, Order
+from paysql_magic.providers.offline.matcher import Item, Matcher
+from paysql_magic.providers.offline.measures import measures
+from paysql_magic.providers.offline.reading import Reading, Slots
+from paysql_magic.providers.offline.resolve import resolve
+
+
+class Parser:
+    """Turns a question into an Intent; raises Declined, saying why, when it cannot."""
+
+    def __init__(self) -> None:
+        self._matcher = Matcher()
+
+    def parse(self, question: str) -> Intent:
+        items = self._matcher.items(question)
+        _refuse(items)
+        r = Reading([item for item in items if item.kind not in ("filler", "unknown")])
+        s = Slots()
+        breakdowns.top(r, s)
+        window = find_window(r.items, r.used)
+        listed = breakdowns.listing(r, s)
+        found = filters.thresholds(r)
+        share = filters.share(r)
+        found += filters.values(r)
+        if listed is None:
+            breakdowns.dimensions(r, s)
+            measures(r, s, share, found)
+        if leftover := r.free(("number", "month")):
+            raise Declined(f"the offline provider could not tell what «{r.items[leftover[0]].text}» refers to")
+        intent = Intent(
+            measures=tuple(s.measures),
+            dimensions=tuple(dict.fromkeys(s.dimensions)),
+            filters=tuple(found),
+            window=window,
+            order=(listed,) if listed is not None else _order(s),
+            limit=s.limit if listed is not None else (s.limit or (1 if s.singular else 10)) if s.ranked else None,
+            listing=listed is not None,
+        )
+        return resolve(intent, r)
+
+
+def _refuse(items: list[Item]) -> None:
+    """Decline requests to change data, comparisons and forecasts, and questions with unknown content words."""
+    if any(item.kind == "dml" for item in items):
+        raise Declined("the question asks to change data, and paysql-magic only reads it")
+    unsupported = next((item for item in items if item.kind == "unsupported"), None)
+    if unsupported is not None:
+        raise Declined(f"{unsupported.value} («{unsupported.text}») are beyond the offline provider")
+    unknown = [item.text for item in items if item.kind == "unknown" and not item.neutral]
+    if unknown:
+        raise Declined(f"the offline provider does not know the words: {', '.join(unknown)}")
+
+
+def _order(s: Slots) -> tuple[Order, ...]:
+    """A ranking orders by its measure; a series by time."""
+    if s.ranked:
+        return (Order(next(m.alias for m in s.measures if m.kind == s.rank_by), s.descending),)
+    return tuple(Order(d, descending=False) for d in s.dimensions if d in SERIES)

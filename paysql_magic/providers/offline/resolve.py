@@ -1,0 +1,75 @@
+"""Last touches that need the whole intent: whose city a question means, and whether merchants or customers are
+counted in their own tables or as distinct payers and payees of transactions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from paysql_magic.errors import Declined
+from paysql_magic.providers.offline.intent import GROUP_THRESHOLDS, SERIES, Filter, Intent, Measure
+from paysql_magic.providers.offline.reading import Reading
+
+# What merchants and customers can be counted by in their own tables (any other filter needs transactions).
+_OWN_FIELDS = {"merchant_count": {"city", "category", "mcc_code"}, "customer_count": {"customer_city", "segment"}}
+_SOURCES = {"merchant_count": "merchants", "customer_count": "customers"}
+
+
+def _speaks_of_customers(intent: Intent, reading: Reading) -> bool:
+    """ "city" is the customer's when the question speaks of customers and not of merchants."""
+    fields = {f.field for f in intent.filters} | set(intent.dimensions) | {m.kind for m in intent.measures}
+    customers = reading.has("entity", "customer") or bool(fields & {"segment", "unique_customers", "customer_count"})
+    merchants = reading.has("entity", "merchant") or reading.has("entity", "category") or "brand" in fields
+    return customers and not merchants
+
+
+def _customer_city(intent: Intent) -> Intent:
+    def swap(f: Filter | None) -> Filter | None:
+        return replace(f, field="customer_city") if f is not None and f.field == "city" else f
+
+    return replace(
+        intent,
+        filters=tuple(swap(f) for f in intent.filters),
+        dimensions=tuple("customer_city" if d == "city" else d for d in intent.dimensions),
+        measures=tuple(replace(m, condition=swap(m.condition)) for m in intent.measures),
+    )
+
+
+def _entity_source(intent: Intent, reading: Reading) -> Intent:
+    """ "How many merchants in Almaty" counts the merchants table; "how many customers paid today" counts
+    distinct customers of the day's transactions."""
+    counted = [m.kind for m in intent.measures if m.kind in _OWN_FIELDS]
+    if not counted:
+        return intent
+    kind = counted[0]
+    new = reading.has("new")
+    own = _OWN_FIELDS[kind] | (set(SERIES) if new else set())  # "новые клиенты по месяцам": by created_at
+    on_transactions = (
+        len(intent.measures) > 1
+        or reading.has("entity", "transaction")
+        or reading.has("money")
+        or (intent.window is not None and not new)
+        or any(f.field not in own for f in intent.filters)
+        or any(d not in own for d in intent.dimensions)
+    )
+    if on_transactions:
+        unique = "unique_merchants" if kind == "merchant_count" else "unique_customers"
+        measures = tuple(Measure(unique) if m.kind == kind else m for m in intent.measures)
+        return replace(intent, measures=measures)
+    return replace(intent, source=_SOURCES[kind])
+
+
+def resolve(intent: Intent, reading: Reading) -> Intent:
+    """The intent with its cities, its counted table and its ranking settled."""
+    if _speaks_of_customers(intent, reading):
+        intent = _customer_city(intent)
+    intent = _entity_source(intent, reading)
+    if intent.source == "merchants":  # a merchant's own city, whoever is asking
+        intent = replace(
+            intent,
+            filters=tuple(replace(f, field="city") if f.field == "customer_city" else f for f in intent.filters),
+        )
+    if any(f.field in GROUP_THRESHOLDS for f in intent.filters) and not intent.dimensions:
+        raise Declined("a threshold on a count or volume needs a breakdown, e.g. «мерчанты с оборотом свыше 1 млн»")
+    if intent.limit is not None and not intent.dimensions and not intent.listing:
+        intent = replace(intent, order=(), limit=None)  # a ranking of a single row
+    return intent

@@ -1,0 +1,53 @@
+"""Session fixtures: one demo database for the whole test session.
+
+With ``PAYSQL_TEST_DATABASE_URL`` (a superuser URL of an existing PostgreSQL) the dataset is prepared there;
+otherwise one embedded PostgreSQL is started in a temporary directory and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from paysql_magic.demo import DemoDatabase, prepare_database, start_demo, stop_demo
+
+TEST_ROWS = 20_000
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDatabase]:
+    url = os.environ.get("PAYSQL_TEST_DATABASE_URL")
+    if url:
+        yield prepare_database(url, rows=TEST_ROWS, reader_password=secrets.token_urlsafe(16))
+        return
+    data_dir = tmp_path_factory.mktemp("demo")
+    yield start_demo(data_dir, rows=TEST_ROWS)
+    stop_demo(data_dir)
+
+
+@pytest.fixture(scope="session")
+def admin_url(demo: DemoDatabase) -> str:
+    return demo.admin_url
+
+
+@pytest.fixture(scope="session")
+def reader_url(demo: DemoDatabase) -> str:
+    return demo.reader_url
+
+
+@pytest.fixture(scope="session")
+def admin_engine(admin_url: str) -> Iterator[Engine]:
+    engine = create_engine(admin_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def reader_engine(reader_url: str) -> Iterator[Engine]:
+    engine = create_engine(reader_url)
+    yield engine
+    engine.dispose()
