@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -26,10 +27,13 @@ def run_notebook(path: Path, workdir: Path, *, timeout_s: int = 600):
 
     nb = nbformat.read(path, as_version=4)
     workdir.mkdir(parents=True, exist_ok=True)
-    client = NotebookClient(
-        nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
-    )
-    client.execute()
+    resources = {"metadata": {"path": str(workdir)}}
+    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources=resources)
+    with tempfile.TemporaryDirectory(prefix="paysql-") as sockets:
+        client.km = client.create_kernel_manager()
+        client.km.transport = "ipc"  # local sockets (absolute paths): no kernel traffic over TCP
+        client.km.ip = os.path.join(sockets, "kernel")
+        client.execute()
     return nb
 
 

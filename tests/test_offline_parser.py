@@ -37,7 +37,7 @@ def _value(value: object) -> str:
 
 
 def _filter(f: Filter) -> str:
-    ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "in": "!=" if f.negated else "="}
+    ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "=", "in": "!=" if f.negated else "="}
     if f.op == "between":
         return f"{f.field} {_value(f.values[0])}..{_value(f.values[1])}"
     return f"{f.field}{ops[f.op]}{','.join(map(_value, f.values))}"
@@ -202,6 +202,20 @@ INTENTS = {
     "Объем с 1 октября по 15 ноября": "total_volume | month 10-11 1-15",
     "Сколько транзакций было с 1 ноября?": "total_transactions | since 11 1-1",
     "Объем транзакций за 2026 год": "total_volume | year 2026",
+    "Сколько транзакций за октябрь и ноябрь?": "total_transactions | month 10-11",
+    "Volume this quarter": "total_volume | this quarter",
+    "Объем по кварталам в этом году": "total_volume | by quarter | this year",
+    # merchant brands, exact amounts, rates per period
+    "Сколько транзакций в Magnum за неделю?": "total_transactions | brand=Magnum | last 7 day",
+    "Оборот Kaspi Magazin за месяц": "total_volume | brand=Kaspi Magazin | last 30 day",
+    "Top 5 Magnum stores by volume": "total_volume | by merchant | brand=Magnum | top 5 by total_volume",
+    "Сколько было транзакций на сумму ровно 1000 тенге?": "total_transactions | amount=1000",
+    "Сколько раз клиенты расплачивались картой Visa в этом месяце?": "total_transactions | card_type=VISA | this month",
+    "Average transactions per hour today": "avg_hourly_transactions | today",
+    "Top 5 merchants by declined transactions in Almaty last week": (
+        "total_transactions | by merchant | status=declined | city=Almaty | last 7 day | top 5 by total_transactions"
+    ),
+    "Decline rate for Mastercard this week": "declined_share | card_type=MASTERCARD | this week",
 }
 
 
@@ -307,6 +321,10 @@ DECLINED = [
     "Транзакции больше 100 долларов",
     "Сколько клиентов совершили более 5 транзакций?",
     "Сколько крупных транзакций было вчера?",
+    "Сколько всего категорий MCC?",
+    "Average number of customers per day this week",
+    "Сколько стоит Magnum?",
+    "Сколько транзакций с понедельника?",
     "Hello",
     "",
 ]

@@ -120,7 +120,7 @@ def find_window(items: list[Item], used: set[int]) -> Window | None:
             hit = window, range(start, end + 1)
         elif i not in used and (relative := _relative(items, i)) is not None:
             hit = relative[0], range(i, relative[1] + 1)
-        if hit is None:
+        if hit is None or used.intersection(hit[1]):  # the "3" of "top 3 days" is a limit
             i += 1
             continue
         window, span = hit
@@ -129,7 +129,7 @@ def find_window(items: list[Item], used: set[int]) -> Window | None:
             found.append(window)
         i = span.stop
     if len(set(found)) > 1:
-        raise Declined("the question names more than one time window, and the offline provider compares no periods")
+        raise Declined("it names more than one time window, and comparing periods needs a language model")
     return found[0] if found else None
 
 

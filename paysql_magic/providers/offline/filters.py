@@ -117,6 +117,23 @@ def share(reading: Reading) -> Measure | None:
     return None
 
 
+def codes(reading: Reading) -> list[Filter]:
+    """ "MCC 5411", "код MCC 5812 и 5814": merchant category codes."""
+    found: list[int] = []
+    for i in reading.free(("entity",)):
+        j = i + 1
+        while reading.value(i) in ("category", "mcc_code") and _is_code(reading, j):
+            found.append(int(reading.value(j)))
+            reading.use(i, j, j - 1 if reading.kind(j - 1) == "and" else None)
+            j += 2 if reading.kind(j + 1) == "and" else 1
+    return [Filter("mcc_code", "in", tuple(found))] if found else []
+
+
+def _is_code(reading: Reading, i: int) -> bool:
+    number = reading.value(i)
+    return reading.kind(i) == "number" and i not in reading.used and float(number).is_integer() and 1000 <= number < 10000
+
+
 def values(reading: Reading) -> list[Filter]:
     """One filter per column (and negation) named by value words; several values of a column are alternatives."""
     grouped: dict[tuple[str, bool], list[object]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-SERIES = ("day", "week", "month", "quarter", "hour", "weekday")  # time buckets (weekday: ISO, 1 = Monday)
+SERIES = ("day", "week", "month", "quarter", "year", "hour", "weekday")  # time buckets (weekday: ISO, 1 = Monday)
 SOURCES = ("transactions", "merchants", "customers")
 
 

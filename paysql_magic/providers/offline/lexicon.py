@@ -115,7 +115,7 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ("сколько раз|how many times|how often|как часто", _c("measure", "times")),  # always transactions
     ("how much|сколько денег", _c("how_much")),
     (
-        "объем|оборот|выручка|доход|товарооборот|объем продаж|объем платежей|суммарный|обороты|volume|turnover|"
+        "объем|оборот|выручка|доход|товарооборот|объем продаж|объем платежей|обороты|volume|turnover|"
         "revenue|gmv|tpv|sales volume|total spend|spending|total amount|sum",
         _c("measure", "volume"),
     ),
@@ -173,6 +173,7 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ("дневной|ежедневный|посуточный|daily|per day|по день|day by day|day over day", _c("series", "day")),
     ("недельный|еженедельный|понедельный|weekly|week by week|week over week", _c("series", "week")),
     ("месячный|ежемесячный|помесячный|monthly|month by month|month over month", _c("series", "month")),
+    ("годовой|ежегодный|погодовой|yearly|annual|annually", _c("series", "year")),
     ("квартальный|поквартальный|ежеквартальный|quarterly", _c("series", "quarter")),
     ("часовой|почасовой|ежечасный|hourly|hour by hour|время суток|time of day", _c("series", "hour")),
     ("динамика|тренд|trend|dynamics|over time|история|history|timeline", _c("trend")),
@@ -289,7 +290,8 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         "show|give|find|tell|calculate|compute|get|display|return|what s|whats|is|are|was|were|be|"
         "been|there|do|does|did|have|has|had|the|a|an|please|me|us|our|we|i|it|its|that|total|all|"
         "whole|data|database|table|stats|statistics|report|summary|breakdown|overview|figure|figures|distribution|"
-        "распределение|структура|период|промежуток|period|time frame|timeframe|"
+        "распределение|структура|период|промежуток|period|time frame|timeframe|итог|полный|банк|bank|группировка|"
+        "детализация|metric|metrics|kpi|"
         "in terms of|with|how|can|could|would|you|made|make|done|happen|happened|occur|occurred|processed|"
         "recorded|so|far|then|now|out|here|went|go|via|using|"
         "совершить|совершать|сделать|делать|провести|проводить|происходить|произойти|пройти|приходиться|прийтись|"

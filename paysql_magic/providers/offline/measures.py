@@ -56,7 +56,7 @@ def _defaults(r: Reading, s: Slots, found: list[Filter]) -> None:
         s.add("count")
         s.add("volume")
     if not s.measures:
-        raise Declined("no measure found (how many, volume, average, share, ...)")
+        raise Declined("it found nothing to measure (how many, volume, average, share, ...)")
 
 
 def _ranks_transactions(r: Reading) -> bool:
@@ -74,7 +74,7 @@ def _count(r: Reading, s: Slots, i: int) -> None:
         s.add(f"unique_{entity}s" if unique else f"{entity}_count")
         r.use(j)
     elif r.is_dimension(j) and j not in r.used and r.kind(j + 1) != "value":
-        raise Declined(f"counting distinct {r.items[j].text} is beyond the offline provider")
+        raise Declined(f"it cannot count distinct {r.items[j].text}")
     elif r.kind(i) != "unique" and not (r.kind(i) == "how_many" and r.has("money")):
         s.add("count")
 
@@ -91,7 +91,7 @@ def _average(r: Reading, s: Slots, i: int) -> None:
     elif j is None and r.is_(i + 1, "entity", "transaction") and set(s.dimensions) & set(SERIES):
         of, j = "count", i + 1
     if of == "count" and r.value(r.next_index(j, ("entity",), ("in",), limit=1)) in ("merchant", "customer"):
-        raise Declined("averages of merchant or customer counts are beyond the offline provider")
+        raise Declined("it cannot average counts of merchants or customers")
     if of not in ("count", "volume"):
         s.add("avg")
         if of in ("amount", "ticket"):

@@ -31,14 +31,14 @@ class Parser:
         breakdowns.top(r, s)
         window = find_window(r.items, r.used)
         listed = breakdowns.listing(r, s)
-        found = filters.thresholds(r)
+        found = filters.codes(r) + filters.thresholds(r)
         share = filters.share(r)
         found += filters.values(r)
         if listed is None:
             breakdowns.dimensions(r, s)
             measures(r, s, share, found)
         if leftover := r.free(("number", "month")):
-            raise Declined(f"the offline provider could not tell what «{r.items[leftover[0]].text}» refers to")
+            raise Declined(f"it could not tell what «{r.items[leftover[0]].text}» refers to")
         intent = Intent(
             measures=tuple(s.measures),
             dimensions=tuple(dict.fromkeys(s.dimensions)),
@@ -54,13 +54,13 @@ class Parser:
 def _refuse(items: list[Item]) -> None:
     """Decline requests to change data, comparisons and forecasts, and questions with unknown content words."""
     if any(item.kind == "dml" for item in items):
-        raise Declined("the question asks to change data, and paysql-magic only reads it")
+        raise Declined("it asks to change data, and paysql-magic only reads data")
     unsupported = next((item for item in items if item.kind == "unsupported"), None)
     if unsupported is not None:
-        raise Declined(f"{unsupported.value} («{unsupported.text}») are beyond the offline provider")
+        raise Declined(f"{unsupported.value} («{unsupported.text}») need a language model")
     unknown = [item.text for item in items if item.kind == "unknown" and not item.neutral]
     if unknown:
-        raise Declined(f"the offline provider does not know the words: {', '.join(unknown)}")
+        raise Declined(f"it does not know the words {', '.join(f'«{word}»' for word in unknown)}")
 
 
 def _order(s: Slots) -> tuple[Order, ...]:

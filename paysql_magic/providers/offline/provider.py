@@ -42,5 +42,5 @@ class OfflineProvider:
         try:
             intent = self._parser.parse(prompt.question)
         except Declined as error:
-            raise Declined(f"Could not answer offline: {error}.\n{HELP}") from None
+            raise Declined(f"The offline provider cannot answer this question: {error}.\n{HELP}") from None
         return to_sql(intent)

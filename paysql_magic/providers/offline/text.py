@@ -75,7 +75,8 @@ def word_token(word: str) -> Token:
     if re.fullmatch(r"[a-z]+", word):
         stem = _STEMMER.stemWord(word)
         neutral = word.endswith(_NEUTRAL_SUFFIXES)
-        return Token(word, frozenset({word, stem}), stem, plural=word.endswith("s"), neutral=neutral)
+        plural = word.endswith("s") and not word.endswith(("ss", "us", "is"))  # "cities", not "status"
+        return Token(word, frozenset({word, stem}), stem, plural=plural, neutral=neutral)
     parses = _morph().parse(word)
     keys = frozenset({word, *(p.normal_form for p in parses)})
     tag = parses[0].tag
