@@ -64,7 +64,7 @@ def demo(args: argparse.Namespace) -> int:
     print(f"Demo dataset {state}: {db.rows:,} transactions up to {db.anchor_date} (Asia/Almaty)")
     print(f"Connection URL (read-only role): {db.reader_url}")
     os.environ[DEMO_DIR_ENV] = str(data_dir)
-    os.environ[DEMO_ROWS_ENV] = str(args.rows)
+    os.environ[DEMO_ROWS_ENV] = str(db.rows)
     if args.anchor_date:
         os.environ[DEMO_ANCHOR_ENV] = args.anchor_date.isoformat()
     out_dir = data_dir / "quickstart"
@@ -95,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="Start the embedded demo database and run the quickstart notebook.")
     p.add_argument("--data-dir", help="Where the database lives (default: the user data dir).")
-    p.add_argument("--rows", type=int, default=1_000_000, help="Transactions to generate (default 1,000,000).")
+    p.add_argument(
+        "--rows", type=int, help="Transactions to generate (default: keep the existing size; 1,000,000 when new)."
+    )
     p.add_argument("--anchor-date", type=date.fromisoformat, help="The dataset's 'today' (default: today).")
     p.add_argument("--reset", action="store_true", help="Drop and regenerate the dataset.")
     p.add_argument("--keep-running", action="store_true", help="Keep the server up until Ctrl-C.")

@@ -88,14 +88,14 @@ def _execute(call: _Call, sql: str, question: str | None, *, run: bool = True) -
     guarded = call.timed("guard", guard.check, sql, max_rows=settings.max_rows)
     if not run:
         return Result(
-            question,
-            guarded.sql,
-            None,
-            None,
-            False,
-            call.record.provider,
-            call.record.model,
-            call.record.call_id,
+            question=question,
+            sql=guarded.sql,
+            frame=None,
+            row_count=None,
+            truncated=False,
+            provider=call.record.provider,
+            model=call.record.model,
+            call_id=call.record.call_id,
         )
     call.note(executed_sql=guarded.sql)
     outcome = call.timed(

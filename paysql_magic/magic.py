@@ -48,7 +48,9 @@ class Ask(Magics):
     demo_data_dir = Unicode(None, allow_none=True, help="Data directory of the embedded demo database.").tag(
         config=True
     )
-    demo_rows = Int(1_000_000, help="Transactions in the demo dataset when it is created.").tag(config=True)
+    demo_rows = Int(
+        None, allow_none=True, help="Transactions in the demo dataset (default: keep its size; 1,000,000 when new)."
+    ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell=shell)
@@ -60,7 +62,7 @@ class Ask(Magics):
         from paysql_magic.demo import start_demo
 
         data_dir = self.demo_data_dir or os.environ.get(DEMO_DIR_ENV)
-        rows = int(os.environ.get(DEMO_ROWS_ENV, self.demo_rows))
+        rows = self.demo_rows or int(os.environ.get(DEMO_ROWS_ENV, 0)) or None
         anchor = os.environ.get(DEMO_ANCHOR_ENV)
         print("paysql: starting the embedded demo database...", file=sys.stderr, flush=True)
         demo = start_demo(data_dir, rows=rows, anchor_date=date.fromisoformat(anchor) if anchor else None)

@@ -20,10 +20,10 @@ def shell() -> InteractiveShell:
 
 @pytest.fixture
 def run(shell, reader_url, monkeypatch):
-    """Run a cell on the test database; returns (ExecutionResult, stdout, stderr)."""
+    """Run a cell on the test database (through PAYSQL_DATABASE_URL); returns IPython's ExecutionResult."""
     monkeypatch.setenv("PAYSQL_DATABASE_URL", reader_url)
 
-    def _run(cell: str, capsys=None):
+    def _run(cell: str):
         shell.rl_next_input = None
         return shell.run_cell(cell)
 

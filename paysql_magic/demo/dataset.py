@@ -27,6 +27,7 @@ from paysql_magic.demo.mcc import ATM, BILL, BRANDS, CASH_MCC, CITIES, MCC_CODES
 from paysql_magic.errors import ConfigError
 
 SEED = 20_240_301
+DEFAULT_ROWS = 1_000_000
 GENERATOR_VERSION = 1
 TIMEZONE = "Asia/Almaty"
 READER_ROLE = "paysql_reader"
@@ -538,7 +539,7 @@ def with_user(url: str, user: str, password: str | None = None) -> str:
 def prepare_database(
     admin_url: str,
     *,
-    rows: int,
+    rows: int | None = None,
     anchor_date: date | None = None,
     reset: bool = False,
     reader_password: str | None = None,
@@ -546,9 +547,10 @@ def prepare_database(
     """Make the database at ``admin_url`` (a superuser URL) hold the demo dataset, the audit table and the reader.
 
     The dataset is reused when it was generated for the same anchor date (default: the database's current_date
-    in Asia/Almaty) and number of rows; otherwise, or with ``reset``, it is regenerated in one transaction.
+    in Asia/Almaty) and number of rows (default: the stored dataset's, ``DEFAULT_ROWS`` for a new one);
+    otherwise, or with ``reset``, it is regenerated in one transaction.
     """
-    if rows < 1:
+    if rows is not None and rows < 1:
         raise ConfigError("rows must be at least 1")
     admin_url = normalize_url(admin_url)
     engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"), poolclass=NullPool)
@@ -557,6 +559,7 @@ def prepare_database(
             cur = conn.connection.driver_connection.cursor()
             database = _begin(cur)
             calendar = _calendar(cur, anchor_date)
+            rows = rows or (_stored_meta(cur) or {}).get("rows", DEFAULT_ROWS)
             created = reset or not _reusable(cur, calendar.anchor_date, rows)
             if created:
                 _load(cur, calendar, rows)

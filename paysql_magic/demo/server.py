@@ -71,7 +71,7 @@ def _ensure_database(maintenance_url: str) -> None:
 def start_demo(
     data_dir: Path | str | None = None,
     *,
-    rows: int = 1_000_000,
+    rows: int | None = None,
     anchor_date: date | None = None,
     reset: bool = False,
     keep_running: bool = False,

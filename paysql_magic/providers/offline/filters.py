@@ -131,7 +131,9 @@ def codes(reading: Reading) -> list[Filter]:
 
 def _is_code(reading: Reading, i: int) -> bool:
     number = reading.value(i)
-    return reading.kind(i) == "number" and i not in reading.used and float(number).is_integer() and 1000 <= number < 10000
+    return (
+        reading.kind(i) == "number" and i not in reading.used and float(number).is_integer() and 1000 <= number < 10000
+    )
 
 
 def values(reading: Reading) -> list[Filter]:

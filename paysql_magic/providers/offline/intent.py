@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 SERIES = ("day", "week", "month", "quarter", "year", "hour", "weekday")  # time buckets (weekday: ISO, 1 = Monday)
-SOURCES = ("transactions", "merchants", "customers")
+_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly",
+            "hour": "hourly", "weekday": "weekday"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -21,16 +22,12 @@ class Measure:
 
     @property
     def alias(self) -> str:
-        if self.kind == "share":
-            if self.condition is None:
-                return "share"
-            name = re.sub(r"\W+", "_", "_".join(str(v) for v in self.condition.values).lower())
-            return (
-                f"{'non_' if self.condition.negated else ''}{name}_{'volume_' if self.basis == 'volume' else ''}share"
-            )
-        if self.of_series:
-            period = "daily" if self.of_series == "day" else f"{self.of_series}ly"
-            return f"avg_{period}_{'transactions' if self.kind == 'count' else 'volume'}"
+        if self.kind == "share" and self.condition is not None:  # declined_share, ecom_volume_share
+            name = re.sub(r"\W+", "_", "_".join(map(str, self.condition.values)).lower())
+            negated, basis = "non_" * self.condition.negated, "volume_" * (self.basis == "volume")
+            return f"{negated}{name}_{basis}share"
+        if self.of_series:  # avg_daily_transactions, avg_weekly_volume
+            return f"avg_{_PERIODS[self.of_series]}_{'transactions' if self.kind == 'count' else 'volume'}"
         return _ALIASES[self.kind]
 
 
@@ -44,6 +41,7 @@ _ALIASES = {
     "unique_merchants": "unique_merchants",
     "merchant_count": "merchant_count",
     "customer_count": "customer_count",
+    "share": "share",  # each group's share of all rows
 }
 GROUP_THRESHOLDS = ("count", "volume", "avg")  # Filter fields compared after grouping (HAVING)
 

@@ -16,11 +16,9 @@ from paysql_magic.providers.offline.text import Token, tokenize
 
 @dataclass(frozen=True)
 class Item:
-    """A concept found in the question, with the span of tokens it came from."""
+    """A concept found in the question, with the words it came from."""
 
     concept: Concept
-    start: int
-    end: int
     text: str
     plural: bool = False
     neutral: bool = False  # for unknown words: a verb, adverb... that may be ignored
@@ -61,18 +59,18 @@ class Matcher:
         while i < len(tokens):
             token = tokens[i]
             if token.is_number:
-                items.append(Item(Concept("number", token.number), i, i + 1, token.text))
+                items.append(Item(Concept("number", token.number), token.text))
                 i += 1
                 continue
             phrase = self._best(tokens, i)
             if phrase is None:
-                items.append(Item(Concept("unknown", token.text), i, i + 1, token.text, neutral=token.neutral))
+                items.append(Item(Concept("unknown", token.text), token.text, neutral=token.neutral))
                 i += 1
                 continue
             span = tokens[i : i + len(phrase.words)]
             head = next((t for t in span if t.pos not in ("ADJF", "PRTF")), span[-1])  # "торговых точек", "тип карты"
             text = " ".join(t.text for t in span)
-            items.append(Item(phrase.concept, i, i + len(span), text, plural=head.plural))
+            items.append(Item(phrase.concept, text, plural=head.plural))
             i += len(span)
         return items
 
