@@ -1,8 +1,8 @@
 """Execution accuracy of the offline provider on the real demo database.
 
-For every question of tests/data/questions.jsonl (the shared set) and tests/data/offline_questions.jsonl (the
+For every question of tests/data/questions.jsonl (the shared set) and benchmarks/questions/questions.jsonl (the
 offline provider's own, differently phrased set), the gold SQL and the offline SQL are run as paysql_reader
-and compared by the judging rules of /work/shared/questions/README.md (see result_match.py).
+and compared by the judging rules (paysql_magic.evaluation.compare).
 """
 
 from __future__ import annotations
@@ -13,18 +13,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from result_match import Rows, equal, fetch, results_match
 from sqlalchemy import Engine
 
+from paysql_magic.evaluation.compare import Rows, equal, fetch, results_match
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline import OfflineProvider
 from paysql_magic.schema import Schema
 
-DATA = Path(__file__).parent / "data"
+QUESTION_FILES = (
+    Path(__file__).parent / "data" / "questions.jsonl",
+    Path(__file__).parents[1] / "benchmarks" / "questions" / "questions.jsonl",
+)
 CASES = [
-    pytest.param(case, id=f"{case['id']}-{case['lang']}")
-    for name in ("questions.jsonl", "offline_questions.jsonl")
-    for case in map(json.loads, (DATA / name).read_text(encoding="utf-8").splitlines())
+    pytest.param(case, id=f"{path.parent.name}-{case['id']}-{case['lang']}")
+    for path in QUESTION_FILES
+    for case in map(json.loads, path.read_text(encoding="utf-8").splitlines())
 ]
 SCHEMA = Schema((), "Asia/Almaty")  # the offline provider reads the question only
 

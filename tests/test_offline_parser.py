@@ -19,12 +19,11 @@ from paysql_magic.providers.offline.parser import Parser
 from paysql_magic.providers.offline.text import tokenize
 from paysql_magic.schema import Schema
 
-DATA = Path(__file__).parent / "data"
-QUESTIONS = [
-    json.loads(line)["question"]
-    for name in ("questions.jsonl", "offline_questions.jsonl")
-    for line in (DATA / name).read_text(encoding="utf-8").splitlines()
-]
+QUESTION_FILES = (
+    Path(__file__).parent / "data" / "questions.jsonl",
+    Path(__file__).parents[1] / "benchmarks" / "questions" / "questions.jsonl",
+)
+QUESTIONS = [json.loads(line)["question"] for path in QUESTION_FILES for line in path.read_text("utf-8").splitlines()]
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""Execution accuracy, by the judging rules of the shared question set (/work/shared/questions/README.md).
+"""Execution accuracy: does a predicted result answer like the gold one (the question set's judging rules).
 
 Gold and predicted results match when every gold column can be paired with a distinct predicted column (extra
 predicted columns are allowed) so that the rows, as tuples of the paired columns, are equal: in order when the
 question is ordered (rows whose sort key ties may come in any order), as multisets otherwise. NULL equals only
 NULL; numbers are equal within 0.005; a date equals a timestamp at midnight of that date in the database time
-zone; anything else must be exactly equal.
+zone (timestamps arrive in the session's time zone, which is the database's); anything else must be exactly equal.
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
-from zoneinfo import ZoneInfo
 
 import sqlglot
 from sqlalchemy import Engine, text
 from sqlglot import exp
 
 TOLERANCE = 0.005
-TIMEZONE = ZoneInfo("Asia/Almaty")
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,7 @@ def _number(value: object) -> bool:
 def _as_date(value: object) -> dt.date | None:
     """A date, or the date of a timestamp at midnight in the database time zone; None otherwise."""
     if isinstance(value, dt.datetime):
-        local = value.astimezone(TIMEZONE) if value.tzinfo else value
-        return local.date() if local.time() == dt.time(0) else None
+        return value.date() if value.time() == dt.time(0) else None
     return value if isinstance(value, dt.date) else None
 
 

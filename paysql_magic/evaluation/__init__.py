@@ -1,0 +1,1 @@
+"""Execution-accuracy evaluation: compare generated answers with gold SQL on the same database."""
