@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -90,6 +91,32 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from paysql_magic.connection import engine_for
+    from paysql_magic.evaluation.run import evaluate, load_questions, report, to_json
+    from paysql_magic.providers import get_provider
+    from paysql_magic.settings import Settings
+
+    questions = load_questions(Path(args.questions))
+    if args.database_url:
+        url = args.database_url
+    else:
+        from paysql_magic.demo import start_demo
+
+        url = start_demo(args.data_dir).reader_url
+    engine = engine_for(url)
+    provider = get_provider(args.provider, args.model)
+    settings = Settings(provider=provider.name, model=provider.model, user_name="paysql eval")
+    progress = tqdm(questions, desc=f"eval ({provider.name})", unit="q", file=sys.stderr)
+    outcomes = list(evaluate(progress, engine, settings, provider))
+    print("\n".join(report(outcomes)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(to_json(outcomes), ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paysql", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", action="store_true", help="Drop and regenerate the dataset.")
     p.add_argument("--keep-running", action="store_true", help="Keep the server up until Ctrl-C.")
     p.set_defaults(func=demo)
+    e = sub.add_parser("eval", help="Execution accuracy of a provider on a question set (JSONL with gold SQL).")
+    e.add_argument("--questions", required=True, help="JSONL file: id, lang, question, gold_sql, ordered.")
+    e.add_argument("--provider", default="offline", help="Provider to evaluate (default: offline).")
+    e.add_argument("--model", help="Model for the provider.")
+    e.add_argument("--database-url", help="Database to run on (default: the embedded demo database).")
+    e.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    e.add_argument("--json", metavar="OUT", help="Write every question with its SQL, verdict and timings here.")
+    e.set_defaults(func=evaluate)
     return parser
 
 
