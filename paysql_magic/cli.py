@@ -1,4 +1,8 @@
-"""The ``paysql`` command: ``paysql demo`` starts the embedded database and runs the quickstart notebook."""
+"""The ``paysql`` command.
+
+``paysql demo`` starts the embedded database and runs the quickstart notebook; ``paysql eval`` measures the
+execution accuracy of a provider on a question set.
+"""
 
 from __future__ import annotations
 
