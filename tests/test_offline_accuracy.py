@@ -2,7 +2,9 @@
 
 For every question of tests/data/questions.jsonl (the shared set) and benchmarks/questions/questions.jsonl (the
 offline provider's own, differently phrased set), the gold SQL and the offline SQL are run as paysql_reader
-and compared by the judging rules (paysql_magic.evaluation.compare).
+and compared by the judging rules (paysql_magic.evaluation.compare). The few questions marked
+``"expect": "declined"`` are out of the offline provider's scope (comparisons, anti-joins): it must decline them
+rather than answer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from paysql_magic.errors import Declined
 from paysql_magic.evaluation.compare import Rows, equal, fetch, results_match
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline import OfflineProvider
@@ -39,7 +42,12 @@ def provider() -> OfflineProvider:
 
 @pytest.mark.parametrize("case", CASES)
 def test_offline_answer_matches_gold(case: dict, provider: OfflineProvider, reader_engine: Engine) -> None:
-    sql = provider.generate(Prompt(case["question"], SCHEMA, ""))
+    prompt = Prompt(case["question"], SCHEMA, "")
+    if case.get("expect") == "declined":
+        with pytest.raises(Declined):
+            provider.generate(prompt)
+        return
+    sql = provider.generate(prompt)
     gold = fetch(reader_engine, case["gold_sql"])
     predicted = fetch(reader_engine, sql)
     assert results_match(gold, predicted, case["ordered"], case["gold_sql"]), f"{case['question']}\n{sql}"

@@ -24,8 +24,8 @@ def _c(kind: str, value: object = None) -> Concept:
 CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(m.category for m in MCC_CODES))
 
 CITY_NAMES: dict[str, str] = {  # English spelling -> Russian names and forms pymorphy3 does not lemmatise
-    "Almaty": "алматы|алма ата|алмата",
-    "Astana": "астана|нур султан",
+    "Almaty": "алматы|алма ата|алмата|alma ata",
+    "Astana": "астана|нур султан|nur sultan|нурсултан|nursultan",
     "Shymkent": "шымкент|чимкент",
     "Karaganda": "караганда|караганды|qaraghandy",
     "Aktobe": "актобе|актюбинск",
@@ -73,7 +73,7 @@ BRAND_NAMES: dict[str, str] = {  # merchant brand -> Russian spellings (the Lati
 ENTRIES: tuple[tuple[str, Concept], ...] = (
     # --- what is counted or summed
     (
-        "транзакция|платеж|платежка|покупка|операция|оплата|транзакционный|transaction|payment|purchase|operation|"
+        "транзакция|трансакция|платеж|платежка|покупка|операция|оплата|транзакционный|transaction|payment|purchase|operation|"
         "txn|trx|sale|продажа|withdrawal",
         _c("entity", "transaction"),
     ),
@@ -115,7 +115,7 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ("сколько раз|how many times|how often|как часто", _c("measure", "times")),  # always transactions
     ("how much|сколько денег", _c("how_much")),
     (
-        "объем|оборот|выручка|доход|товарооборот|объем продаж|объем платежей|обороты|volume|turnover|"
+        "объем|обьем|оборот|выручка|доход|товарооборот|объем продаж|объем платежей|обороты|volume|turnover|"
         "revenue|gmv|tpv|sales volume|total spend|spending|total amount|sum",
         _c("measure", "volume"),
     ),
@@ -154,6 +154,10 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         _c("unsupported", "comparisons, changes, causes and forecasts"),
     ),
     ("стоить|стоимость|цена|price|cost|costs|курс|exchange rate", _c("unsupported", "prices and exchange rates")),
+    (
+        "утро|утренний|вечер|вечерний|ночь|ночной|morning|evening|night|afternoon|overnight",
+        _c("unsupported", "parts of the day"),
+    ),
     ("день недели|weekday|day of week|day of the week|по дням недели", _c("series", "weekday")),
     (
         "новый|зарегистрироваться|регистрация|registration|зарегистрировать|зарегистрированный|подключиться|подключенный|появиться|создать|new|registered|"

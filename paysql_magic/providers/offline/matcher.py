@@ -2,16 +2,20 @@
 
 A phrase word matches a token when the token's surface form or one of its lemmas equals the phrase word's
 surface form or most likely lemma. Among phrases of equal length, the closest match wins ("больше" is a
-comparison, "большой" a superlative); then the earlier lexicon entry.
+comparison, "большой" a superlative); then the earlier lexicon entry. A word the lexicon does not know is first
+read as the lexicon word it is a typo of, when there is exactly one such meaning (spelling.py); an unknown word
+is ignorable (neutral) only when it is a real verb, adverb...: a typo never is.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from paysql_magic.providers.offline.lexicon import ENTRIES, Concept
-from paysql_magic.providers.offline.text import Token, tokenize
+from paysql_magic.providers.offline.spelling import Speller, is_word
+from paysql_magic.providers.offline.text import Token, tokenize, word_token
 
 
 @dataclass(frozen=True)
@@ -44,16 +48,38 @@ class Matcher:
 
     def __init__(self) -> None:
         self._index: dict[str, list[_Phrase]] = defaultdict(list)
+        self._words: set[str] = set()  # every phrase word, as written and as its lemma or stem
+        self._spellings: set[str] = set()  # every phrase word as written: what typos are corrected to
         for rank, (alternatives, concept) in enumerate(ENTRIES):
             for alternative in alternatives.split("|"):
                 words = tokenize(alternative) or [Token(alternative, frozenset({alternative}), alternative)]  # "-"
                 phrase = _Phrase(tuple(words), concept, rank)
                 for key in {phrase.words[0].text, phrase.words[0].lemma}:
                     self._index[key].append(phrase)
+                self._words.update(k for w in words if not w.is_number for k in (w.text, w.lemma))
+                self._spellings.update(w.text for w in words if w.text.isalpha())
+
+    @cached_property
+    def _speller(self) -> Speller:
+        """Built on the first unknown word: the lexicon's words with all their forms."""
+        return Speller(self._spellings)
+
+    def _spelled(self, token: Token) -> Token:
+        """The token, or the lexicon word it is a typo of ("транзакцый" -> "транзакций") when every closest
+        candidate means the same; ambiguous typos stay unknown."""
+        if token.is_number or token.keys & self._words or not token.text.isalpha():
+            return token
+        candidates = [word_token(form) for form in self._speller.closest(token.text)]
+        return candidates[0] if len({self._meaning(c) for c in candidates}) == 1 else token
+
+    def _meaning(self, token: Token) -> object:
+        """What a single word means on its own: its concept, or (a word of longer phrases only) its lemma."""
+        phrase = self._best([token], 0)
+        return phrase.concept if phrase is not None else token.lemma
 
     def items(self, question: str) -> list[Item]:
         """The question as a sequence of concepts: lexicon phrases, numbers and unknown words."""
-        tokens = tokenize(question)
+        tokens = [self._spelled(token) for token in tokenize(question)]
         items: list[Item] = []
         i = 0
         while i < len(tokens):
@@ -64,7 +90,8 @@ class Matcher:
                 continue
             phrase = self._best(tokens, i)
             if phrase is None:
-                items.append(Item(Concept("unknown", token.text), token.text, neutral=token.neutral))
+                neutral = token.neutral and is_word(token.text)  # not a typo: "declnied" is no verb to ignore
+                items.append(Item(Concept("unknown", token.text), token.text, neutral=neutral))
                 i += 1
                 continue
             span = tokens[i : i + len(phrase.words)]

@@ -133,11 +133,25 @@ def _superlative(r: Reading, s: Slots, i: int) -> None:
         r.use(target)
     elif r.kind(target) in ("money", "how_much"):
         by = "volume"
-    elif r.is_dimension(target) and target not in r.used:  # "самый крупный мерчант", "the busiest city"
-        dimension(r, s, target)
+    elif r.is_dimension(target):  # "самый крупный мерчант", "the busiest city" (maybe taken by "топ 5")
+        if target not in r.used:
+            dimension(r, s, target)
+        if (named := _named_basis(r, target)) is not None:  # "крупнейшие мерчанты по количеству транзакций"
+            by = _QUANTITY[str(r.value(named))]
+            r.use(named)
     elif r.kind(j + 1) == "unit" and j + 1 not in r.used:  # "the busiest hour"
         dimension(r, s, j + 1)
     s.rank(by, descending != (inverted and value != "least"))
+
+
+def _named_basis(r: Reading, after: int) -> int | None:
+    """The measure a ranking is explicitly by: "по количеству", "by volume" after the ranked groups (not "по
+    количеству клиентов": distinct customers are counted elsewhere)."""
+    for k in range(after + 1, len(r.items) - 1):
+        counts_people = r.value(k + 2) in ("merchant", "customer")
+        if r.kind(k) == "per" and r.is_(k + 1, "measure", *_QUANTITY) and k + 1 not in r.used and not counts_people:
+            return k + 1
+    return None
 
 
 def _extreme(r: Reading, s: Slots, i: int, target: int | None, kind: str) -> None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import snowballstemmer
+
+if TYPE_CHECKING:
+    import pymorphy3
 
 _TOKEN = re.compile(
     r"(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,]\d)|\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?)"
@@ -40,6 +44,11 @@ _SCALES = {
 }  # fmt: skip
 _STANDALONE_SCALES = {"тысяча", "thousand", "миллион", "million", "миллиард", "billion", "hundred"}
 _STEMMER = snowballstemmer.stemmer("english")
+# Letters that look alike in both alphabets (lower case): a word typed with both is read in the alphabet of its
+# other letters ("Астaна" with a Latin "a").
+_LOOKALIKES = "aа bв cс eе hн kк mм oо pр tт xх yу"
+_TO_CYRILLIC = str.maketrans({pair[0]: pair[1] for pair in _LOOKALIKES.split()})
+_TO_LATIN = str.maketrans({pair[1]: pair[0] for pair in _LOOKALIKES.split()})
 # Parts of speech that carry no measure, breakdown or filter when the lexicon does not know the word.
 _NEUTRAL_POS = {"VERB", "INFN", "PRTF", "PRTS", "GRND", "ADVB", "PREP", "CONJ", "PRCL", "INTJ", "NPRO", "PRED"}
 _NEUTRAL_SUFFIXES = ("ed", "ing", "ly")  # English verb forms and adverbs
@@ -63,7 +72,8 @@ class Token:
 
 
 @cache
-def _morph():
+def morph() -> pymorphy3.MorphAnalyzer:
+    """pymorphy3's analyser, loaded on first use."""
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer()
@@ -77,12 +87,22 @@ def word_token(word: str) -> Token:
         neutral = word.endswith(_NEUTRAL_SUFFIXES)
         plural = word.endswith("s") and not word.endswith(("ss", "us", "is"))  # "cities", not "status"
         return Token(word, frozenset({word, stem}), stem, plural=plural, neutral=neutral)
-    parses = _morph().parse(word)
+    parses = morph().parse(word)
     keys = frozenset({word, *(p.normal_form for p in parses)})
     tag = parses[0].tag
     neutral = tag.POS in _NEUTRAL_POS or "Apro" in tag
     plural = any(p.tag.number == "plur" for p in parses)  # "категории": genitive singular or plural
     return Token(word, keys, parses[0].normal_form, pos=tag.POS, plural=plural, neutral=neutral)
+
+
+def _one_alphabet(word: str) -> str:
+    """A word of mixed Latin and Cyrillic letters in one alphabet, when its look-alike letters allow it."""
+    if not (re.search(r"[a-z]", word) and re.search(r"[а-яё]", word)):
+        return word
+    for table in (_TO_CYRILLIC, _TO_LATIN):
+        if re.fullmatch(r"[a-z]+|[а-яё]+", spelled := word.translate(table)):
+            return spelled
+    return word
 
 
 def _number_value(text: str) -> float:
@@ -140,7 +160,7 @@ def tokenize(question: str) -> list[Token]:
         if match["number"]:
             tokens.append(Token(match["number"], number=_number_value(match["number"])))
         elif match["word"]:
-            tokens.append(word_token(match["word"]))
+            tokens.append(word_token(_one_alphabet(match["word"])))
         elif match["symbol"]:
             tokens.append(Token(match["symbol"], frozenset({match["symbol"]}), match["symbol"]))
         elif 0 < i < len(matches) - 1 and matches[i - 1]["number"] and matches[i + 1]["number"]:
