@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 
 DATABASE_URL_ENV = "PAYSQL_DATABASE_URL"
 AUDIT_URL_ENV = "PAYSQL_AUDIT_URL"
+GEMINI_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+GEMINI_BASE_URL_ENV = "GEMINI_BASE_URL"
+GEMINI_MODEL_ENV = "PAYSQL_GEMINI_MODEL"
+OLLAMA_HOST_ENV = "OLLAMA_HOST"
+OLLAMA_MODEL_ENV = "PAYSQL_OLLAMA_MODEL"
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,34 @@ def env_database_url() -> str | None:
 def env_audit_url() -> str | None:
     """A separate audit database URL from ``PAYSQL_AUDIT_URL``, if set."""
     return os.environ.get(AUDIT_URL_ENV) or None
+
+
+def env_gemini_key() -> str | None:
+    """The Gemini API key from ``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``; blank values count as unset."""
+    for name in GEMINI_KEY_ENVS:
+        if key := os.environ.get(name, "").strip():
+            return key
+    return None
+
+
+def env_gemini_base_url() -> str | None:
+    """A Gemini endpoint other than Google's (a proxy, a test server) from ``GEMINI_BASE_URL``, if set."""
+    return os.environ.get(GEMINI_BASE_URL_ENV) or None
+
+
+def env_gemini_model() -> str | None:
+    """The Gemini model from ``PAYSQL_GEMINI_MODEL``, if set."""
+    return os.environ.get(GEMINI_MODEL_ENV) or None
+
+
+def env_ollama_host() -> str:
+    """The Ollama server from ``OLLAMA_HOST`` (the variable Ollama itself reads), else the local default."""
+    return os.environ.get(OLLAMA_HOST_ENV) or DEFAULT_OLLAMA_HOST
+
+
+def env_ollama_model() -> str | None:
+    """The Ollama model from ``PAYSQL_OLLAMA_MODEL``, if set."""
+    return os.environ.get(OLLAMA_MODEL_ENV) or None
 
 
 def current_user() -> str | None:

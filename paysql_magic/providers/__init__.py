@@ -1,20 +1,57 @@
-"""Providers turn a prompt into SQL. ``get_provider`` picks one by name."""
+"""Providers turn a prompt into SQL. ``get_provider`` picks one by name; ``choose_provider`` also says why.
+
+``auto`` takes Gemini when an API key is set, else Ollama when its server answers within half a second,
+else the offline parser. Provider modules are imported only when chosen, so a missing LLM library or an
+unreachable server never breaks the offline path.
+"""
 
 from __future__ import annotations
 
 from paysql_magic.errors import ConfigError
 from paysql_magic.providers.base import Prompt, Provider
+from paysql_magic.settings import GEMINI_KEY_ENVS, env_gemini_key, env_ollama_host
 
-PROVIDER_NAMES = ("auto", "offline")
+PROVIDER_NAMES = ("auto", "gemini", "ollama", "offline")
 
 
-def get_provider(name: str, model: str | None = None) -> Provider:
-    """The provider called ``name``; ``auto`` is the offline provider until Gemini and Ollama land."""
-    if name in ("auto", "offline"):
-        from paysql_magic.providers.offline import OfflineProvider
-
-        return OfflineProvider()
+def choose_provider(name: str, model: str | None = None) -> tuple[Provider, str]:
+    """The provider called ``name`` and a line saying which one it is and why, for the notebook to show."""
+    if name == "auto":
+        return _choose_auto(model)
+    if name in PROVIDER_NAMES:
+        return _make(name, model), f"{name} (chosen by name)"
     raise ConfigError(f"unknown provider {name!r}: choose one of {', '.join(PROVIDER_NAMES)}")
 
 
-__all__ = ["PROVIDER_NAMES", "Prompt", "Provider", "get_provider"]
+def get_provider(name: str, model: str | None = None) -> Provider:
+    """The provider called ``name``: ``auto``, ``gemini``, ``ollama`` or ``offline``."""
+    return choose_provider(name, model)[0]
+
+
+def _choose_auto(model: str | None) -> tuple[Provider, str]:
+    if env_gemini_key():
+        return _make("gemini", model), "auto -> gemini (a Gemini API key is set)"
+    from paysql_magic.providers.ollama import ollama_answers
+
+    host = env_ollama_host()
+    no_key = f"no {' or '.join(GEMINI_KEY_ENVS)}"
+    if ollama_answers(host):
+        return _make("ollama", model), f"auto -> ollama ({no_key}; Ollama answers at {host})"
+    return _make("offline", model), f"auto -> offline ({no_key}, no Ollama at {host})"
+
+
+def _make(name: str, model: str | None) -> Provider:
+    if name == "gemini":
+        from paysql_magic.providers.gemini import GeminiProvider
+
+        return GeminiProvider(model)
+    if name == "ollama":
+        from paysql_magic.providers.ollama import OllamaProvider
+
+        return OllamaProvider(model)
+    from paysql_magic.providers.offline import OfflineProvider
+
+    return OfflineProvider()
+
+
+__all__ = ["PROVIDER_NAMES", "Prompt", "Provider", "choose_provider", "get_provider"]
