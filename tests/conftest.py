@@ -18,6 +18,16 @@ from paysql_magic.demo import DemoDatabase, prepare_database, start_demo, stop_d
 TEST_ROWS = 20_000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_by_default() -> Iterator[None]:
+    """No real Gemini key or Ollama server reaches the suite: ``auto`` means offline unless a test says otherwise."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+            mp.delenv(var, raising=False)
+        mp.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # discard port: nothing listens
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoDatabase]:
     url = os.environ.get("PAYSQL_TEST_DATABASE_URL")
