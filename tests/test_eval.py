@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 from sqlalchemy import text
+
+pytest_plugins = ["loopback"]
 
 TODAY = "transaction_ts >= current_date AND transaction_ts < current_date + 1"
 QUESTIONS = [
@@ -52,3 +55,28 @@ def test_eval_prints_one_line_per_question_per_language_and_the_total_last(tmp_p
     with admin_engine.connect() as conn:
         after = conn.execute(text("SELECT count(*) FROM query_audit_log WHERE source = 'eval'")).scalar_one()
     assert after == before + 5
+
+
+def test_eval_runs_an_llm_provider_the_same_way(tmp_path, reader_url, ollama_server):
+    """`--provider ollama` through the real ollama client against a loopback server speaking its protocol."""
+    right = "SELECT count(*) AS total_transactions FROM transactions"
+    wrong = "SELECT count(*) AS total_transactions FROM merchants"
+    for sql in (right, wrong):
+        reply = {"sql": sql, "tables": ["transactions"], "assumptions": [], "needs_clarification": None}
+        ollama_server.reply("chat", ollama_server.ollama_chat(json.dumps(reply)))
+    questions = tmp_path / "q.jsonl"
+    cases = [
+        {"id": "a", "lang": "en", "question": "How many transactions are there?", "gold_sql": right, "ordered": False},
+        {"id": "b", "lang": "ru", "question": "Сколько всего транзакций?", "gold_sql": right, "ordered": False},
+    ]
+    questions.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in cases), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "paysql_magic.cli", "eval", "--questions", str(questions), "--provider", "ollama",
+         "--model", "qwen2.5-coder:7b", "--database-url", reader_url],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OLLAMA_HOST": ollama_server.url},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split("\t")[1] for line in lines[:2]] == ["correct", "wrong"]
+    assert lines[-1] == "execution accuracy: 1/2 (50.0%) wrong: 1 declined: 0 error: 0"
+    assert len([r for r in ollama_server.requests if r.path == "/api/chat"]) == 2
