@@ -6,23 +6,30 @@ audit row, whatever happens, and raise ``PaysqlError`` subclasses for every expe
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from time import perf_counter
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from paysql_magic import audit, guard
+from paysql_magic import audit, cache, examples, guard, validate
 from paysql_magic import execute as executor
 from paysql_magic.audit import AuditRecord
-from paysql_magic.connection import engine_for
-from paysql_magic.errors import EmptyInput, PaysqlError
-from paysql_magic.prompt import build_prompt
-from paysql_magic.providers import Provider, get_provider
-from paysql_magic.schema import introspect
+from paysql_magic.connection import engine_for, first_line
+from paysql_magic.errors import EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
+from paysql_magic.prompt import DEFAULT_BUDGET_TOKENS, build_prompt, repair_prompt
+from paysql_magic.providers import Prompt, Provider, choose_provider
+from paysql_magic.providers.structured import sql_of_reply
+from paysql_magic.schema import Schema, introspect
 from paysql_magic.settings import Settings, env_audit_url
 
 DEFAULT_SETTINGS = Settings()
+Progress = Callable[[str], AbstractContextManager[object]]
+OFFLINE = "offline"  # the provider name that gets no repair round
 
 
 @dataclass(frozen=True)
@@ -38,15 +45,21 @@ class Result:
     model: str | None
     call_id: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    cached: bool = False  # the SQL came from the query cache: no provider call
+    provider_choice: str | None = None  # why ``auto`` picked this provider, e.g. "auto -> offline (no key, ...)"
 
 
 class _Call:
     """Collects what one call did, stage by stage, and writes its audit row exactly once."""
 
-    def __init__(self, engine: Engine, settings: Settings, record: AuditRecord) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, record: AuditRecord, progress: Progress | None = None
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.record = record
+        self.progress = progress
+        self.choice: str | None = None
         self.timings_ms: dict[str, float] = {}
         self._start = perf_counter()
 
@@ -61,9 +74,9 @@ class _Call:
         self.record = replace(self.record, **fields)
 
     def finish(self, status: str, error: str | None = None) -> None:
-        self.note(status=status, error=error)
-        audit_url = self.settings.audit_url or env_audit_url()
-        audit_engine = engine_for(audit_url) if audit_url else self.engine
+        """Write the audit row; a success after repairs keeps the last repaired error."""
+        self.note(status=status, error=error or self.record.error)
+        audit_engine = _store_engine(self.engine, self.settings)
         self.timed("audit", audit.write, audit_engine, self.record)
         self.timings_ms["total"] = (perf_counter() - self._start) * 1000
 
@@ -80,7 +93,7 @@ class _Call:
             self.finish("error", f"{type(exc).__name__}: {exc}")
             raise
         self.finish("ok")
-        return replace(result, timings_ms=self.timings_ms)
+        return replace(result, timings_ms=self.timings_ms, provider_choice=self.choice)
 
 
 def _execute(call: _Call, sql: str, question: str | None, *, run: bool = True) -> Result:
@@ -121,6 +134,22 @@ def _execute(call: _Call, sql: str, question: str | None, *, run: bool = True) -
     )
 
 
+@dataclass(frozen=True)
+class Generation:
+    """How SQL is generated for a question: prompt contents, cache, repairs and self-consistency."""
+
+    glossary: str | None = None  # text, or the path of a file holding it; None = the payment conventions
+    statuses: str = "all"  # the default glossary's rule: counts and volumes over all statuses, or approved only
+    examples_k: int = 3
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS
+    max_repairs: int = 2  # LLM providers only: the offline provider is deterministic and gets one attempt
+    samples: int = 1  # > 1: self-consistency, the candidate whose result is most common wins
+    fresh: bool = False  # ignore (and replace) the cached SQL
+
+
+DEFAULT_GENERATION = Generation()
+
+
 def ask(
     question: str,
     engine: Engine,
@@ -130,22 +159,41 @@ def ask(
     refresh_schema: bool = False,
     source: str = "ask",
     execute: bool = True,
+    generation: Generation = DEFAULT_GENERATION,
+    progress: Progress | None = None,
 ) -> Result:
-    """Answer ``question`` on the database behind ``engine`` (``execute=False`` stops after the guard)."""
+    """Answer ``question`` on the database behind ``engine`` (``execute=False`` stops after validation).
+
+    ``progress(label)`` is a context manager shown around calls to a remote provider (the magic passes
+    ``waiting.waiting``: a line that counts the seconds).
+
+    A cached answer (same question, schema, provider and model) makes no provider call; evaluation runs
+    (``source="eval"``) never use the cache.
+    """
     question = question.strip()
 
     def body(call: _Call) -> Result:
         if not question:
             raise EmptyInput("the question is empty: write it under %%ask, e.g. 'Сколько транзакций было сегодня?'")
-        chosen = provider or get_provider(settings.provider, settings.model)
+        chosen, choice = (provider, None) if provider else choose_provider(settings.provider, settings.model)
+        call.choice = choice
         call.note(provider=chosen.name, model=chosen.model)
         schema = call.timed("schema", introspect, engine, refresh=refresh_schema)
         call.note(schema_hash=schema.hash)
-        prompt = call.timed("prompt", build_prompt, question, schema)
-        reply = call.timed("llm", chosen.generate, prompt)
-        call.note(generated_sql=reply, llm_time_ms=call.timings_ms["llm"])
-        sql = call.timed("extract", guard.extract_sql, reply)
-        return _execute(call, sql, question, run=execute)
+        store = _store_engine(engine, settings) if source != "eval" else None
+        key = (question, schema.hash, chosen.name, chosen.model)
+        cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
+        if cached is not None:
+            call.note(cached=True, attempts=0, generated_sql=cached)
+            return replace(_execute(call, cached, question, run=execute), cached=True)
+        prompt = call.timed("prompt", _prompt, question, schema, store, generation)
+        if generation.samples > 1:
+            sql, result = _vote(call, chosen, prompt, question, generation.samples, run=execute)
+        else:
+            sql, result = _generate(call, chosen, prompt, question, generation.max_repairs, run=execute)
+        if store is not None:
+            _quietly(cache.store, store, *key, sql)
+        return result
 
     record = AuditRecord(
         source=source,
@@ -154,7 +202,128 @@ def ask(
         user_name=settings.user_name,
         notebook=settings.notebook,
     )
-    return _Call(engine, settings, record).run(body)
+    return _Call(engine, settings, record, progress).run(body)
+
+
+def prompt_for(
+    question: str, engine: Engine, settings: Settings = DEFAULT_SETTINGS, generation: Generation = DEFAULT_GENERATION
+) -> Prompt:
+    """Exactly the prompt ``ask`` would send for ``question`` (nothing is sent, nothing audited)."""
+    schema = introspect(engine)
+    return _prompt(question.strip(), schema, _store_engine(engine, settings), generation)
+
+
+def verify(result: Result, engine: Engine, settings: Settings = DEFAULT_SETTINGS) -> None:
+    """Vouch for ``result``: its question and SQL become a verified example for future prompts."""
+    if not result.question:
+        raise EmptyInput("only the answer to a question can be verified: this result has no question")
+    examples.add(_store_engine(engine, settings), result.question, result.sql, "verify")
+
+
+def _store_engine(engine: Engine, settings: Settings) -> Engine:
+    """Where the audit log, the query cache and the verified examples live."""
+    audit_url = settings.audit_url or env_audit_url()
+    return engine_for(audit_url) if audit_url else engine
+
+
+def _quietly(fn, *args):
+    """Cache and examples are a convenience: their failure is a warning, never a failed cell."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        warnings.warn(f"paysql: {fn.__module__.rsplit('.', 1)[-1]} unavailable: {first_line(exc)}", stacklevel=3)
+        return None
+
+
+def _prompt(question: str, schema: Schema, store: Engine | None, generation: Generation) -> Prompt:
+    shots = examples.retrieve(question, _quietly(examples.load, store) or [], generation.examples_k) if store else []
+    return build_prompt(
+        question,
+        schema,
+        glossary=generation.glossary,
+        statuses=generation.statuses,
+        examples=shots,
+        budget_tokens=generation.budget_tokens,
+    )
+
+
+def _candidate(call: _Call, provider: Provider, prompt: Prompt, question: str, *, run: bool) -> tuple[str, Result]:
+    """One provider call, checked (guard, names, dates, EXPLAIN) and run; raises on any failure."""
+    call.note(attempts=call.record.attempts + 1)
+    if provider.remote and call.progress is not None:
+        with call.progress(f"asking {provider.name}/{provider.model}"):
+            reply = call.timed("llm", provider.generate, prompt)
+    else:
+        reply = call.timed("llm", provider.generate, prompt)
+    call.note(generated_sql=reply, llm_time_ms=(call.record.llm_time_ms or 0) + call.timings_ms["llm"])
+    sql = call.timed("extract", sql_of_reply, reply)
+    guarded = call.timed("guard", guard.check, sql, max_rows=call.settings.max_rows)
+    call.timed("validate", _validate, call, guarded.sql, prompt.schema, question)
+    return sql, _execute(call, sql, question, run=run)
+
+
+def _validate(call: _Call, sql: str, schema: Schema, question: str) -> None:
+    validate.check_names(sql, schema)
+    validate.check_dates(question, sql)
+    validate.explain(call.engine, sql, timeout_s=call.settings.timeout_s, allow_superuser=call.settings.allow_superuser)
+
+
+def _generate(
+    call: _Call, provider: Provider, prompt: Prompt, question: str, max_repairs: int, *, run: bool
+) -> tuple[str, Result]:
+    """Generate, and on a repairable failure send the error back, at most ``max_repairs`` times."""
+    call.note(attempts=0)
+    allowed = 1 if provider.name == OFFLINE else 1 + max(0, max_repairs)
+    current = prompt
+    while True:
+        try:
+            return _candidate(call, provider, current, question, run=run)
+        except (SqlRefused, ExecutionError) as exc:
+            if isinstance(exc, QueryTimeout):
+                raise
+            if call.record.attempts >= allowed:
+                raise _gave_up(exc, call.record.attempts) from None
+            call.note(error=str(exc))
+            failed = call.record.generated_sql or ""
+            current = repair_prompt(prompt, failed, str(exc), validate.hint(str(exc), prompt.schema))
+
+
+def _gave_up(exc: PaysqlError, attempts: int) -> PaysqlError:
+    """The last error, saying how many attempts were made (same class, so the audit status is kept)."""
+    if attempts == 1:
+        return exc
+    if isinstance(exc, SqlRefused):
+        return SqlRefused(f"{exc.reason} (gave up after {attempts} attempts)")
+    return type(exc)(f"{exc} (gave up after {attempts} attempts)")
+
+
+def _vote(
+    call: _Call, provider: Provider, prompt: Prompt, question: str, samples: int, *, run: bool
+) -> tuple[str, Result]:
+    """Self-consistency: ``samples`` candidates, each run read-only; the most common result wins."""
+    call.note(attempts=0)
+    answers: list[tuple[str, str, Result]] = []
+    last_error: PaysqlError | None = None
+    for _ in range(samples):
+        try:
+            sql, result = _candidate(call, provider, prompt, question, run=True)
+        except (SqlRefused, ExecutionError) as exc:
+            last_error = exc
+            continue
+        answers.append((_fingerprint(result), sql, result))
+    if not answers:
+        raise _gave_up(last_error, call.record.attempts)
+    votes = Counter(fingerprint for fingerprint, _, _ in answers)
+    winner = max(votes, key=lambda fp: (votes[fp], -next(i for i, a in enumerate(answers) if a[0] == fp)))
+    _, sql, result = next(a for a in answers if a[0] == winner)
+    call.note(generated_sql=sql, executed_sql=result.sql, row_count=result.row_count)
+    return sql, result if run else replace(result, frame=None, row_count=None)
+
+
+def _fingerprint(result: Result) -> str:
+    """A result's values, independent of column names."""
+    frame = result.frame
+    return "" if frame is None else frame.set_axis(range(frame.shape[1]), axis=1).to_json(orient="values")
 
 
 def run_sql(
@@ -165,12 +334,18 @@ def run_sql(
     question: str | None = None,
     source: str = "edited",
 ) -> Result:
-    """Run SQL an analyst reviewed or wrote, through the same guard, executor and audit."""
+    """Run SQL an analyst reviewed or wrote, through the same guard, executor and audit.
+
+    SQL run from the reviewed cell (``source="edited"``) with its question becomes a verified example.
+    """
 
     def body(call: _Call) -> Result:
         if not sql.strip():
             raise EmptyInput("there is no SQL to run in the cell")
-        return _execute(call, sql, question)
+        result = _execute(call, sql, question)
+        if source == "edited" and question:
+            _quietly(examples.add, _store_engine(engine, settings), question, sql, "edited")
+        return result
 
     record = AuditRecord(
         source=source,

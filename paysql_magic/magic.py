@@ -15,12 +15,13 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from sqlalchemy import Engine
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from paysql_magic import core
 from paysql_magic.connection import engine_for, mask
-from paysql_magic.errors import ConfigError, PaysqlError
+from paysql_magic.errors import ConfigError, EmptyInput, PaysqlError
 from paysql_magic.settings import Settings, current_user, env_database_url
+from paysql_magic.waiting import waiting
 
 ASK_COMMENT = "-- ask:"
 DEMO_DIR_ENV = "PAYSQL_DEMO_DIR"
@@ -37,7 +38,9 @@ NO_CONNECTION = (
 class Ask(Magics):
     """Ask a payments database a question; defaults are set with ``%config Ask.<name> = value``."""
 
-    provider = Unicode("auto", help="Provider: auto or offline.").tag(config=True)
+    provider = Unicode(
+        "auto", help="auto (Gemini with a key, else a running Ollama, else offline), gemini, ollama or offline."
+    ).tag(config=True)
     model = Unicode(None, allow_none=True, help="Model name for the provider.").tag(config=True)
     max_rows = Int(1000, help="Row cap added to queries without LIMIT, and the most rows fetched.").tag(config=True)
     timeout = Float(30.0, help="Statement timeout in seconds.").tag(config=True)
@@ -45,6 +48,15 @@ class Ask(Magics):
     allow_superuser = Bool(False, help="Allow generated SQL on a superuser connection.").tag(config=True)
     audit_url = Unicode(None, allow_none=True, help="Separate database URL for query_audit_log.").tag(config=True)
     insert_cell = Bool(True, help="Insert the reviewed SQL as a new %%ask --sql cell below.").tag(config=True)
+    glossary = Unicode(
+        None, allow_none=True, help="Business glossary for the prompt: text, or a file path (default: payments)."
+    ).tag(config=True)
+    statuses = Enum(
+        ["all", "approved"], "all", help="Default glossary: counts and volumes over all statuses, or approved only."
+    ).tag(config=True)
+    max_repairs = Int(2, help="Repair rounds for failed generated SQL (LLM providers only).").tag(config=True)
+    examples = Int(3, help="Verified examples shown to the model (few-shot).").tag(config=True)
+    prompt_budget = Int(6000, help="Prompt budget in tokens (estimated as characters / 4).").tag(config=True)
     demo_data_dir = Unicode(None, allow_none=True, help="Data directory of the embedded demo database.").tag(
         config=True
     )
@@ -107,7 +119,7 @@ class Ask(Magics):
     @argument("-o", "--output", metavar="NAME", help="Assign the DataFrame to this notebook variable.")
     @argument("--conn", metavar="URL", help="PostgreSQL URL to use for this cell.")
     @argument("--demo", action="store_true", help="Use the embedded demo database (starts it if needed).")
-    @argument("--provider", help="Provider for this cell: auto or offline.")
+    @argument("--provider", help="Provider for this cell: auto, gemini, ollama or offline.")
     @argument("--model", help="Model for this cell.")
     @argument("--sql", action="store_true", help="The cell holds SQL to run (reviewed or edited).")
     @argument("--no-run", action="store_true", help="Only write the SQL into a new cell; do not run it.")
@@ -116,6 +128,10 @@ class Ask(Magics):
     @argument("--timeout", type=float, metavar="SECONDS", help="Statement timeout for this cell.")
     @argument("--allow-superuser", action="store_true", help="Run even on a superuser connection.")
     @argument("--exact-decimal", action="store_true", help="Keep numeric columns as decimal.Decimal.")
+    @argument("--fresh", action="store_true", help="Generate new SQL even if the question is cached.")
+    @argument("--verify", action="store_true", help="Vouch for the last answer: it becomes a verified example.")
+    @argument("--samples", type=int, metavar="N", help="Self-consistency: N candidates, the most common result wins.")
+    @argument("--show-prompt", action="store_true", help="Print the prompt that would be sent; send nothing.")
     @line_cell_magic
     def ask(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
         """Ask a question in Russian or English; get reviewed SQL and a DataFrame back.
@@ -123,36 +139,71 @@ class Ask(Magics):
         %%ask [options]        the question (or, with --sql, the SQL) in the cell body
         %ask [options] question
         %ask --demo            make the embedded demo database this session's default
+        %ask --verify          vouch for the last answer: it becomes a verified example
         """
         options, text = (line, cell) if cell is not None else _split_options(self.ask, line)
         args = parse_argstring(self.ask, options)
         if args.output is not None:
             self.shell.user_ns.pop(args.output, None)
         engine = self._resolve_engine(args)
+        settings = self._settings(args)
+        if args.verify:
+            return self._verify(engine, settings)
         if not text.strip() and (args.demo or args.conn) and cell is None:
             self._make_default(engine)
             return None
-        settings = self._settings(args)
+        if args.show_prompt:
+            print(core.prompt_for(text, engine, settings, self._generation(args)).text)
+            return None
         if args.sql:
             question, sql = _split_ask_comment(text)
             result = core.run_sql(sql, engine, settings, question=question)
         else:
-            result = core.ask(text, engine, settings, refresh_schema=args.refresh_schema, execute=not args.no_run)
+            result = core.ask(
+                text,
+                engine,
+                settings,
+                refresh_schema=args.refresh_schema,
+                execute=not args.no_run,
+                generation=self._generation(args),
+                progress=waiting,
+            )
         self.last_result = result
         self._show(result, args, reviewed=args.sql)
         if args.output is not None and result.frame is not None:
             self.shell.user_ns[args.output] = result.frame
         return result.frame
 
+    def _generation(self, args) -> core.Generation:
+        return core.Generation(
+            glossary=self.glossary,
+            statuses=self.statuses,
+            examples_k=self.examples,
+            budget_tokens=self.prompt_budget,
+            max_repairs=self.max_repairs,
+            samples=args.samples or 1,
+            fresh=args.fresh,
+        )
+
+    def _verify(self, engine: Engine, settings: Settings) -> None:
+        if self.last_result is None or not self.last_result.question:
+            raise EmptyInput("nothing to verify: ask a question with %%ask first")
+        core.verify(self.last_result, engine, settings)
+        print(f"paysql: verified: {self.last_result.question}")
+
     def _show(self, result: core.Result, args, *, reviewed: bool) -> None:
         if not reviewed:
             print(f"{ASK_COMMENT} {result.question}")
-            print(f"-- provider: {result.provider} ({result.model})")
+            print(
+                f"-- provider: {result.provider_choice or result.provider}, model {result.model}"
+                + (", cached" if result.cached else "")
+            )
         print(result.sql)
         if result.frame is not None:
-            note = f"{result.row_count} rows" + (f" (capped at {result.row_count})" if result.truncated else "")
-            print(f"-- {note}, {result.timings_ms.get('total', 0):.0f} ms")
-        if not reviewed and self.insert_cell:
+            rows = f"{result.row_count} row{'' if result.row_count == 1 else 's'}"
+            capped = f" (row cap of {result.row_count} reached: raise it with --max-rows)" if result.truncated else ""
+            print(f"-- {rows}{capped}, {result.timings_ms.get('total', 0):.0f} ms")
+        if not reviewed and self.insert_cell and not result.cached:  # a cached rerun adds no copy of the cell
             self.shell.set_next_input(_review_cell(result, args), replace=False)
 
 

@@ -1,19 +1,39 @@
-"""The prompt: the question, the schema as compact DDL, today's date and the business glossary."""
+"""The prompt: instructions, today's date and time zone, the business glossary, the relevant schema as compact
+DDL, verified examples, the reply format and the question, within a token budget (estimated as chars / 4).
+Also the repair prompt, sent back with the failed SQL, the error and the closest real names.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from paysql_magic.examples import Example, tokens
 from paysql_magic.providers.base import Prompt
-from paysql_magic.schema import Schema
+from paysql_magic.providers.structured import REPLY_INSTRUCTIONS
+from paysql_magic.schema import Schema, Table
 
-GLOSSARY = """\
+DEFAULT_BUDGET_TOKENS = 6000
+
+STATUS_RULES = {
+    "all": "- Counts and volumes include EVERY status and channel unless the question names one\n"
+    "  (approved = успешные, declined = отклоненные, reversed = отмененные / возвраты).",
+    "approved": "- Counts and volumes include only status = 'approved' unless the question names another status\n"
+    "  (approved = успешные, declined = отклоненные, reversed = отмененные / возвраты).",
+}
+STATUS_RULE = STATUS_RULES["all"]
+
+GLOSSARY = f"""\
 - volume / объем / оборот = SUM(amount_kzt); average amount / средний чек = AVG(amount_kzt).
-- Counts and volumes include every status and channel unless the question names one
-  (approved = успешные, declined = отклоненные, reversed = отмененные / возвраты).
+{STATUS_RULE}
+  Words like покупки, платежи, операции, purchases, payments mean transactions and add no filter.
 - Amount thresholds compare amount_kzt; "between" is inclusive.
-- today = transaction_ts >= current_date AND transaction_ts < current_date + 1; yesterday likewise.
+- Periods are calendar days in the database time zone.
+  today = transaction_ts >= current_date AND transaction_ts < current_date + 1; yesterday likewise.
 - last N days = the N calendar days ending today: transaction_ts >= current_date - (N - 1);
   last week = last 7 days; last month = last 30 days; this month = since date_trunc('month', current_date).
 - "city" means the merchant's city unless the question speaks of customers.
@@ -26,18 +46,112 @@ GLOSSARY = """\
 
 INSTRUCTIONS = """\
 You write PostgreSQL for payment analysts. Answer with exactly one read-only SELECT statement
-(WITH ... SELECT allowed) in a ```sql fenced block, and nothing that changes data or settings.
-Relative periods in the question become current_date-relative SQL, never date literals."""
+(WITH ... SELECT allowed), and nothing that changes data or settings. Use only the tables and columns below.
+Relative periods in the question (today, yesterday, last N days, this month ...) become
+current_date-relative SQL, never date literals."""
+
+REPLY_FORMAT = f"""\
+{REPLY_INSTRUCTIONS} Models without structured output: reply with the query in one ```sql fenced block
+instead."""
 
 
-def build_prompt(question: str, schema: Schema, *, now: datetime | None = None) -> Prompt:
-    """Everything a provider needs to answer ``question`` against ``schema``."""
+def estimate_tokens(text: str) -> int:
+    """A model-independent token estimate: 4 characters a token."""
+    return len(text) // 4
+
+
+def load_glossary(value: str | None, statuses: str = "all") -> str:
+    """The glossary: the default (with the status rule for ``statuses``: all or approved), the given text,
+    or the contents of the file the value names."""
+    if not value:
+        return GLOSSARY.replace(STATUS_RULE, STATUS_RULES[statuses])
+    path = Path(value).expanduser()
+    if "\n" not in value and len(value) < 4096 and path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return value.strip()
+
+
+def _ddl(table: Table, timezone: str) -> str:
+    return Schema((table,), timezone).to_ddl()
+
+
+def _table_terms(table: Table) -> tuple[set[str], set[str]]:
+    names = set(tokens(table.name.replace("_", " ")))
+    others = {t for c in table.columns for t in tokens(c.name.replace("_", " ") + " " + (c.comment or ""))}
+    others |= set(tokens(table.comment or ""))
+    return names, others
+
+
+def select_tables(question: str, schema: Schema, budget_chars: int) -> list[Table]:
+    """The tables most relevant to ``question`` (and their foreign-key neighbours), as many as fit the budget.
+
+    A table scores 10 when the question names it, 3 per word shared with its name, 1 per word shared with its
+    columns and comments (words cut to 5 letters); ties go to the most referenced tables.
+    """
+    tables = list(schema.tables)
+    if sum(len(_ddl(t, schema.timezone)) + 2 for t in tables) <= budget_chars:
+        return tables
+    wanted = set(tokens(question.replace("_", " ")))
+
+    lowered = question.lower()
+
+    def score(table: Table) -> float:
+        names, others = _table_terms(table)
+        named = 10 if re.search(rf"\b{re.escape(table.name)}\b", lowered) else 0
+        return named + 3 * len(names & wanted) + len(others & wanted)
+
+    referenced = Counter(fk.ref_table for t in tables for fk in t.foreign_keys)
+    ranked = sorted((t for t in tables if score(t) > 0), key=lambda t: (-score(t), -referenced[t.name]))
+    if not ranked:  # no word in common (e.g. a Russian question, English names): the most referenced tables
+        ranked = sorted(tables, key=lambda t: -referenced[t.name])
+    by_name = {t.name: t for t in tables}
+    chosen: dict[str, Table] = {}
+    used = 0
+    for table in ranked:
+        neighbours = [by_name[fk.ref_table] for fk in table.foreign_keys if fk.ref_table in by_name]
+        for candidate in [table, *neighbours]:
+            size = len(_ddl(candidate, schema.timezone)) + 2
+            if candidate.name not in chosen and used + size <= budget_chars:
+                chosen[candidate.name] = candidate
+                used += size
+    return [t for t in tables if t.name in chosen]
+
+
+def _examples_text(examples: list[Example]) -> str:
+    if not examples:
+        return ""
+    shots = "\n\n".join(f"Question: {e.question}\n```sql\n{e.sql.strip()}\n```" for e in examples)
+    return f"Verified examples:\n{shots}\n\n"
+
+
+def build_prompt(
+    question: str,
+    schema: Schema,
+    *,
+    now: datetime | None = None,
+    glossary: str | None = None,
+    statuses: str = "all",
+    examples: list[Example] | None = None,
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+) -> Prompt:
+    """Everything a provider needs to answer ``question`` against ``schema``, within ``budget_tokens``."""
     today = (now or datetime.now(ZoneInfo(schema.timezone))).date()
-    text = (
+    head = (
         f"{INSTRUCTIONS}\n\n"
         f"Today is {today.isoformat()} in the database time zone {schema.timezone}.\n\n"
-        f"Business conventions:\n{GLOSSARY}\n\n"
-        f"Schema:\n{schema.to_ddl()}\n\n"
-        f"Question: {question}\n"
+        f"Business conventions:\n{load_glossary(glossary, statuses)}\n\n"
     )
-    return Prompt(question=question, schema=schema, text=text)
+    tail = f"{_examples_text(examples or [])}{REPLY_FORMAT}\n\nQuestion: {question}\n"
+    room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
+    ddl = replace(schema, tables=tuple(select_tables(question, schema, room))).to_ddl()
+    return Prompt(question=question, schema=schema, text=f"{head}Schema:\n{ddl}\n\n{tail}")
+
+
+def repair_prompt(prompt: Prompt, sql: str, error: str, names: list[str]) -> Prompt:
+    """The original prompt plus the failed SQL, the error, and the closest real names."""
+    hint = f"\nClosest real names: {', '.join(names)}." if names else ""
+    text = (
+        f"{prompt.text}\nYour previous SQL failed.\n```sql\n{sql}\n```\nError: {error}{hint}\n"
+        "Write a corrected query, in the same reply format.\n"
+    )
+    return replace(prompt, text=text)

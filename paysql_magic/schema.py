@@ -13,11 +13,13 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from paysql_magic.audit import AUDIT_TABLE
+from paysql_magic.cache import CACHE_TABLE
 from paysql_magic.connection import connect, first_line
 from paysql_magic.errors import SchemaError
+from paysql_magic.examples import EXAMPLES_TABLE
 
 MAX_SAMPLE_VALUES = 20
-_EXCLUDED_TABLES = {AUDIT_TABLE}
+_EXCLUDED_TABLES = {AUDIT_TABLE, CACHE_TABLE, EXAMPLES_TABLE}  # paysql-magic's own tables
 
 
 @dataclass(frozen=True)

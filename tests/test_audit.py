@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
@@ -68,3 +70,18 @@ def test_reader_can_insert_but_not_rewrite_the_audit_log(reader_engine):
         conn.execute(text("UPDATE query_audit_log SET status = 'ok'"))
     with reader_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
         conn.execute(text("DELETE FROM query_audit_log"))
+
+
+def test_a_remote_provider_call_is_wrapped_in_the_progress_line(reader_engine):
+    labels: list[str] = []
+
+    @contextmanager
+    def progress(label: str):
+        labels.append(label)
+        yield
+
+    remote = ScriptedProvider("SELECT 1 AS one", model="m-remote")
+    remote.remote = True
+    core.ask("one, from far away", reader_engine, provider=remote, progress=progress)
+    core.ask("one, from here", reader_engine, provider=ScriptedProvider("SELECT 1 AS one"), progress=progress)
+    assert labels == ["asking scripted/m-remote"]  # a local provider answers at once: no progress line

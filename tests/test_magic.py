@@ -7,6 +7,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from sqlalchemy import text
 
+from paysql_magic import examples
 from paysql_magic.connection import engine_for
 
 
@@ -59,7 +60,8 @@ def test_ask_returns_dataframe_audits_and_inserts_reviewed_cell(shell, run, admi
 
     out = capsys.readouterr().out
     assert "-- ask: Сколько транзакций было сегодня?" in out
-    assert "-- provider: offline" in out
+    assert "-- provider: auto -> offline (no GEMINI_API_KEY" in out  # says which provider auto picked, and why
+    assert "model offline-parser-1" in out
     assert "current_date" in out.lower()
 
     next_cell = shell.rl_next_input
@@ -189,3 +191,64 @@ def test_config_sets_defaults(shell, run):
         assert len(shell.user_ns["few"]) == 3
     finally:
         shell.run_line_magic("config", "Ask.max_rows = 1000")
+
+
+def test_cached_rerun_inserts_no_cell_and_fresh_does(shell, run, admin_engine, capsys):
+    question = "Сколько клиентов в каждом городе?"
+    first = run(f"%%ask -o c1\n{question}")
+    assert first.success, first.error_in_exec
+    assert shell.rl_next_input is not None or _last_audit(admin_engine)["cached"]  # it may have been cached before
+    capsys.readouterr()
+    again = run(f"%%ask -o c2\n{question}")
+    assert again.success
+    assert shell.rl_next_input is None  # "Run all" does not pile up copies of the reviewed cell
+    assert ", cached" in capsys.readouterr().out
+    row = _last_audit(admin_engine)
+    assert (row["cached"], row["attempts"], row["question"]) == (True, 0, question)
+    assert again.result.equals(first.result)
+
+    fresh = run(f"%%ask --fresh -o c3\n{question}")
+    assert fresh.success and shell.rl_next_input.startswith("%%ask --sql -o c3")
+    assert _last_audit(admin_engine)["cached"] is False
+
+
+def test_show_prompt_prints_the_prompt_and_sends_nothing(shell, run, admin_engine, capsys):
+    before = len(_audit_rows(admin_engine))
+    result = run("%%ask --show-prompt\nОборот по городам за последние 7 дней")
+    assert result.success and result.result is None
+    out = capsys.readouterr().out
+    assert "Business conventions:" in out and "CREATE TABLE transactions" in out
+    assert out.rstrip().endswith("Question: Оборот по городам за последние 7 дней")
+    assert len(_audit_rows(admin_engine)) == before
+    assert shell.rl_next_input is None
+
+
+def test_glossary_config_reaches_the_prompt(shell, run, capsys):
+    shell.run_line_magic("config", "Ask.glossary = '- Turnover counts approved transactions only.'")
+    try:
+        run("%%ask --show-prompt\nОборот за вчера")
+        assert "- Turnover counts approved transactions only." in capsys.readouterr().out
+    finally:
+        shell.run_line_magic("config", "Ask.glossary = None")
+    shell.run_line_magic("config", "Ask.statuses = 'approved'")
+    try:
+        run("%%ask --show-prompt\nОборот за вчера")
+        assert "include only status = 'approved'" in capsys.readouterr().out
+    finally:
+        shell.run_line_magic("config", "Ask.statuses = 'all'")
+
+
+def test_verify_turns_the_last_answer_into_an_example(shell, run, reader_engine, capsys):
+    question = "Средний чек по каналам"
+    assert run(f"%%ask\n{question}").success
+    assert question not in {e.question for e in examples.load(reader_engine)}
+    shell.run_line_magic("ask", "--verify")
+    assert f"paysql: verified: {question}" in capsys.readouterr().out
+    assert question in {e.question for e in examples.load(reader_engine)}
+
+
+def test_samples_flag_votes_over_candidates(shell, run, admin_engine):
+    result = run("%%ask --samples 2 -o voted\nTop 3 merchants by volume")
+    assert result.success, result.error_in_exec
+    assert len(shell.user_ns["voted"]) == 3
+    assert _last_audit(admin_engine)["attempts"] == 2

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from paysql_magic import audit
+from paysql_magic import audit, cache, examples
 from paysql_magic.connection import connect, normalize_url
 from paysql_magic.demo.mcc import ATM, BILL, BRANDS, CASH_MCC, CITIES, MCC_CODES, ONLINE, STORE, TRAVEL_CATEGORY
 from paysql_magic.errors import ConfigError
@@ -498,10 +498,13 @@ def _load(cur: Cursor, calendar: Calendar, rows: int) -> None:
 
 
 def _grant_reader(cur: Cursor, database: sql.Identifier, reader_password: str | None) -> None:
-    """The reader may read the four tables and append to the audit log: nothing else."""
+    """The reader may read the four tables, append to the audit log and keep the query cache and the verified
+    examples (created here if missing): nothing else."""
     reader = sql.Identifier(READER_ROLE)
     if cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,)).fetchone() is None:
         cur.execute(sql.SQL("CREATE ROLE {}").format(reader))
+    cur.execute(cache.CACHE_DDL)
+    cur.execute(examples.EXAMPLES_DDL)
     statements = [
         "ALTER ROLE {r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC, {r}",
@@ -511,6 +514,8 @@ def _grant_reader(cur: Cursor, database: sql.Identifier, reader_password: str | 
         "GRANT SELECT ON mcc_codes, merchants, customers, transactions TO {r}",
         f"REVOKE ALL ON {audit.AUDIT_TABLE} FROM {{r}}",
         f"GRANT INSERT, SELECT ON {audit.AUDIT_TABLE} TO {{r}}",
+        f"REVOKE ALL ON {cache.CACHE_TABLE}, {examples.EXAMPLES_TABLE} FROM {{r}}",
+        f"GRANT SELECT, INSERT, UPDATE ON {cache.CACHE_TABLE}, {examples.EXAMPLES_TABLE} TO {{r}}",
         # any role may signal its own sessions: without this, one reader could kill every other reader's session
         "REVOKE EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint), pg_cancel_backend(integer) FROM PUBLIC",
     ]

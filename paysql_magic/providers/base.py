@@ -22,5 +22,6 @@ class Provider(Protocol):
 
     name: str
     model: str
+    remote: bool  # it calls a network service: the notebook shows a progress line while it works
 
     def generate(self, prompt: Prompt) -> str: ...

@@ -37,6 +37,7 @@ class GeminiProvider:
     """Asks a Gemini model for a JSON reply holding the SQL; see ``structured`` for its shape."""
 
     name = "gemini"
+    remote = True
 
     def __init__(
         self,

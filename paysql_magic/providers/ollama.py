@@ -21,6 +21,7 @@ class OllamaProvider:
     """Asks a model served by Ollama for a JSON reply holding the SQL; see ``structured`` for its shape."""
 
     name = "ollama"
+    remote = True
 
     def __init__(self, model: str | None = None, *, host: str | None = None, timeout_s: float = 120.0) -> None:
         self.model = model or env_ollama_model() or DEFAULT_MODEL

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from paysql_magic.errors import Declined
+from paysql_magic.guard import extract_sql
 
 REPLY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -66,3 +67,8 @@ def one_line(text: str, limit: int = 300) -> str:
     """``text`` with its whitespace collapsed onto one line, cut to ``limit`` characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def sql_of_reply(text: str) -> str:
+    """The SQL in any provider's reply: a structured reply's ``sql``, else a fenced block or SQL in prose."""
+    return extract_sql(read_reply(text))

@@ -37,6 +37,7 @@ class OfflineProvider:
     """Writes SQL from the question alone (``prompt.question``); declines what it cannot parse."""
 
     name = "offline"
+    remote = False
     model = "offline-parser-1"
 
     def generate(self, prompt: Prompt) -> str:
