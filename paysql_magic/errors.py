@@ -3,6 +3,7 @@
     PaysqlError                 root: anything paysql-magic raises on purpose
     ├── ConfigError             no connection configured, unknown provider, bad option
     ├── EmptyInput              the cell holds no question (or no SQL)
+    ├── Cancelled               the analyst interrupted the call (Ctrl-C, the notebook's stop button)
     ├── DatabaseUnavailable     the database cannot be reached or refuses the login
     ├── SchemaError             introspection failed
     ├── ProviderError           the provider failed (down, no key, bad reply)
@@ -31,6 +32,12 @@ class EmptyInput(PaysqlError):
     """Raised when there is no question (or no SQL) to work on."""
 
     status = "declined"
+
+
+class Cancelled(PaysqlError):
+    """Raised by the shells in place of KeyboardInterrupt, once the call is audited as cancelled."""
+
+    status = "cancelled"
 
 
 class DatabaseUnavailable(PaysqlError):
