@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from paysql_magic.connection import first_line
+from paysql_magic.connection import create_if_missing, first_line
 
 AUDIT_TABLE = "query_audit_log"
 
@@ -98,8 +98,7 @@ def _ensure_once(engine: Engine) -> None:
     if key in _ready:
         return
     with engine.begin() as conn:
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": AUDIT_TABLE}).scalar() is None:
-            ensure_table(conn)
+        create_if_missing(conn, AUDIT_TABLE, ensure_table)
     _ready.add(key)
 
 

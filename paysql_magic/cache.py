@@ -9,6 +9,8 @@ import re
 
 from sqlalchemy import Connection, Engine, text
 
+from paysql_magic.connection import create_if_missing
+
 CACHE_TABLE = "query_cache"
 
 CACHE_DDL = f"""
@@ -56,8 +58,7 @@ def lookup(engine: Engine, question: str, schema_hash: str, provider: str, model
 def store(engine: Engine, question: str, schema_hash: str, provider: str, model: str | None, sql: str) -> None:
     """Remember ``sql`` for this key, replacing an older entry."""
     with engine.begin() as conn:
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": CACHE_TABLE}).scalar() is None:
-            ensure_table(conn)
+        create_if_missing(conn, CACHE_TABLE, ensure_table)
         conn.execute(
             text(
                 f"INSERT INTO {CACHE_TABLE} (question_key, schema_hash, provider, model, sql) "

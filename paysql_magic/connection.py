@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -65,3 +66,9 @@ def connect(engine: Engine) -> Connection:
     except (SQLAlchemyError, OSError) as exc:
         target = engine.url.render_as_string(hide_password=True)
         raise DatabaseUnavailable(f"cannot connect to {target}: {first_line(exc)}") from None
+
+
+def create_if_missing(conn: Connection, table: str, create: Callable[[Connection], None]) -> None:
+    """Run ``create`` only when ``table`` does not exist yet (a role without CREATE may still use it)."""
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
+        create(conn)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
+from paysql_magic.connection import create_if_missing
+
 EXAMPLES_TABLE = "verified_examples"
 
 EXAMPLES_DDL = f"""
@@ -50,8 +52,7 @@ def ensure_table(conn: Connection) -> None:
 def add(engine: Engine, question: str, sql: str, source: str) -> None:
     """Store one verified pair (a repeat is ignored)."""
     with engine.begin() as conn:
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": EXAMPLES_TABLE}).scalar() is None:
-            ensure_table(conn)
+        create_if_missing(conn, EXAMPLES_TABLE, ensure_table)
         conn.execute(
             text(
                 f"INSERT INTO {EXAMPLES_TABLE} (question, sql, source) VALUES (:q, :s, :source) "
