@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
+from contextlib import nullcontext
 from datetime import date
 
 import pandas as pd
@@ -19,7 +21,9 @@ from traitlets import Bool, Enum, Float, Int, Unicode
 
 from paysql_magic import core
 from paysql_magic.connection import engine_for, mask
-from paysql_magic.errors import ConfigError, EmptyInput, PaysqlError
+from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
+from paysql_magic.explain import explain
+from paysql_magic.providers import get_provider
 from paysql_magic.settings import Settings, current_user, env_database_url
 from paysql_magic.waiting import waiting
 
@@ -132,6 +136,7 @@ class Ask(Magics):
     @argument("--verify", action="store_true", help="Vouch for the last answer: it becomes a verified example.")
     @argument("--samples", type=int, metavar="N", help="Self-consistency: N candidates, the most common result wins.")
     @argument("--show-prompt", action="store_true", help="Print the prompt that would be sent; send nothing.")
+    @argument("--explain", action="store_true", help="Explain the SQL after the answer (alone: the last answer).")
     @line_cell_magic
     def ask(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
         """Ask a question in Russian or English; get reviewed SQL and a DataFrame back.
@@ -140,9 +145,15 @@ class Ask(Magics):
         %ask [options] question
         %ask --demo            make the embedded demo database this session's default
         %ask --verify          vouch for the last answer: it becomes a verified example
+        %ask --explain         explain the SQL of the last answer
         """
         options, text = (line, cell) if cell is not None else _split_options(self.ask, line)
         args = parse_argstring(self.ask, options)
+        if args.explain and cell is None and not text.strip():
+            if self.last_result is None:
+                raise EmptyInput("nothing to explain: ask a question with %%ask first")
+            self._explain(self.last_result, args)
+            return None
         if args.output is not None:
             self.shell.user_ns.pop(args.output, None)
         engine = self._resolve_engine(args)
@@ -155,21 +166,26 @@ class Ask(Magics):
         if args.show_prompt:
             print(core.prompt_for(text, engine, settings, self._generation(args)).text)
             return None
-        if args.sql:
-            question, sql = _split_ask_comment(text)
-            result = core.run_sql(sql, engine, settings, question=question)
-        else:
-            result = core.ask(
-                text,
-                engine,
-                settings,
-                refresh_schema=args.refresh_schema,
-                execute=not args.no_run,
-                generation=self._generation(args),
-                progress=waiting,
-            )
+        try:
+            if args.sql:
+                question, sql = _split_ask_comment(text)
+                result = core.run_sql(sql, engine, settings, question=question)
+            else:
+                result = core.ask(
+                    text,
+                    engine,
+                    settings,
+                    refresh_schema=args.refresh_schema,
+                    execute=not args.no_run,
+                    generation=self._generation(args),
+                    progress=waiting,
+                )
+        except KeyboardInterrupt:  # the core has audited the call as cancelled
+            raise Cancelled("cancelled: the query was interrupted and rolled back; the audit row says so") from None
         self.last_result = result
         self._show(result, args, reviewed=args.sql)
+        if args.explain:
+            self._explain(result, args)
         if args.output is not None and result.frame is not None:
             self.shell.user_ns[args.output] = result.frame
         return result.frame
@@ -190,6 +206,22 @@ class Ask(Magics):
             raise EmptyInput("nothing to verify: ask a question with %%ask first")
         core.verify(self.last_result, engine, settings)
         print(f"paysql: verified: {self.last_result.question}")
+
+    def _explain(self, result: core.Result, args) -> None:
+        """Print an explanation of ``result.sql`` as ``-- `` lines; a failure prints one line, the cell goes on."""
+        try:
+            if result.provider:
+                provider = get_provider(result.provider, result.model)
+            else:  # reviewed SQL: the provider this cell would ask
+                provider = get_provider(args.provider or self.provider, args.model or self.model)
+            label = f"explaining with {provider.name}/{provider.model}"
+            with waiting(label) if provider.remote else nullcontext():
+                text = explain(result.question or "", result.sql, provider)
+        except PaysqlError as exc:
+            print(f"-- explanation unavailable: {exc}")
+            return
+        for line in textwrap.wrap(text, width=100):
+            print(f"-- {line}")
 
     def _show(self, result: core.Result, args, *, reviewed: bool) -> None:
         if not reviewed:

@@ -252,3 +252,27 @@ def test_samples_flag_votes_over_candidates(shell, run, admin_engine):
     assert result.success, result.error_in_exec
     assert len(shell.user_ns["voted"]) == 3
     assert _last_audit(admin_engine)["attempts"] == 2
+
+
+class _Interrupting:
+    """A provider interrupted by the analyst (Ctrl-C / the notebook's stop button) while it works."""
+
+    name, model, remote = "scripted", "interrupting", False
+
+    def generate(self, prompt):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_provider_works_is_one_line_and_audited_as_cancelled(
+    shell, run, admin_engine, capsys, monkeypatch
+):
+    monkeypatch.setattr("paysql_magic.core.choose_provider", lambda name, model: (_Interrupting(), None))
+    result = run("%%ask --fresh -o gone\nСколько транзакций было сегодня?")
+    assert not result.success
+    captured = capsys.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines() if line.startswith("paysql:")]
+    assert len(lines) == 1 and "cancelled" in lines[0]
+    assert "Traceback" not in captured.out + captured.err
+    row = _last_audit(admin_engine)
+    assert (row["status"], row["success"], row["error"]) == ("cancelled", False, "interrupted by the user")
+    assert "gone" not in shell.user_ns

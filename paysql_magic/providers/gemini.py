@@ -87,8 +87,16 @@ class GeminiProvider:
             response_mime_type="application/json",
             response_json_schema=REPLY_SCHEMA,
         )
+        return read_reply(self._generate_text(prompt.text, config))
+
+    def explain(self, prompt_text: str) -> str:
+        """Gemini's plain-text reply to ``prompt_text`` (no JSON schema); raises ``ProviderError`` on failure."""
+        return self._generate_text(prompt_text, types.GenerateContentConfig(temperature=0))
+
+    def _generate_text(self, contents: str, config: types.GenerateContentConfig) -> str:
+        """The non-empty text Gemini replies to ``contents``; every failure is a one-line ``ProviderError``."""
         try:
-            response = self._client.models.generate_content(model=self.model, contents=prompt.text, config=config)
+            response = self._client.models.generate_content(model=self.model, contents=contents, config=config)
         except errors.APIError as exc:
             raise ProviderError(self._api_error(exc)) from exc
         except _TIMEOUTS as exc:
@@ -102,7 +110,7 @@ class GeminiProvider:
         text = response.text
         if not text or not text.strip():
             raise ProviderError(f"Gemini returned no text ({_why_empty(response)}): rephrase the question or retry")
-        return read_reply(text)
+        return text
 
     @property
     def _tries(self) -> str:

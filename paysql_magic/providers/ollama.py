@@ -6,6 +6,8 @@ The client raises ``ollama.ResponseError`` (with ``status_code``) for an HTTP er
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import ollama
 
@@ -32,10 +34,16 @@ class OllamaProvider:
     def generate(self, prompt: Prompt) -> str:
         """The SQL the model writes for ``prompt``; raises ``ProviderError`` (one line, with the fix) on failure."""
         messages = [{"role": "system", "content": REPLY_INSTRUCTIONS}, {"role": "user", "content": prompt.text}]
+        return read_reply(self._chat(messages, format=REPLY_SCHEMA))
+
+    def explain(self, prompt_text: str) -> str:
+        """The model's plain-text reply to ``prompt_text`` (no JSON schema); raises ``ProviderError`` on failure."""
+        return self._chat([{"role": "user", "content": prompt_text}])
+
+    def _chat(self, messages: list[dict[str, str]], format: dict[str, Any] | None = None) -> str:
+        """The non-empty text of the model's reply to ``messages``; every failure is a one-line ``ProviderError``."""
         try:
-            response = self._client.chat(
-                model=self.model, messages=messages, format=REPLY_SCHEMA, options={"temperature": 0}
-            )
+            response = self._client.chat(model=self.model, messages=messages, format=format, options={"temperature": 0})
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
                 raise ProviderError(f"model {self.model} is not pulled: run `ollama pull {self.model}`") from exc
@@ -52,7 +60,7 @@ class OllamaProvider:
         text = response.message.content
         if not text or not text.strip():
             raise ProviderError(f"Ollama model {self.model} returned an empty reply: rephrase the question or retry")
-        return read_reply(text)
+        return text
 
 
 def ollama_answers(host: str, timeout_s: float = 0.5) -> bool:
