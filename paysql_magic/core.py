@@ -76,7 +76,7 @@ class _Call:
     def finish(self, status: str, error: str | None = None) -> None:
         """Write the audit row; a success after repairs keeps the last repaired error."""
         self.note(status=status, error=error or self.record.error)
-        audit_engine = _store_engine(self.engine, self.settings)
+        audit_engine = store_engine(self.engine, self.settings)
         self.timed("audit", audit.write, audit_engine, self.record)
         self.timings_ms["total"] = (perf_counter() - self._start) * 1000
 
@@ -97,8 +97,13 @@ class _Call:
 
 
 def _execute(call: _Call, sql: str, question: str | None, *, run: bool = True) -> Result:
+    """Guard ``sql``, then run it (or, with ``run=False``, only return the guarded SQL)."""
+    guarded = call.timed("guard", guard.check, sql, max_rows=call.settings.max_rows)
+    return _run(call, guarded, question, run=run)
+
+
+def _run(call: _Call, guarded: guard.GuardedSql, question: str | None, *, run: bool) -> Result:
     settings = call.settings
-    guarded = call.timed("guard", guard.check, sql, max_rows=settings.max_rows)
     if not run:
         return Result(
             question=question,
@@ -180,7 +185,7 @@ def ask(
         call.note(provider=chosen.name, model=chosen.model)
         schema = call.timed("schema", introspect, engine, refresh=refresh_schema)
         call.note(schema_hash=schema.hash)
-        store = _store_engine(engine, settings) if source != "eval" else None
+        store = store_engine(engine, settings) if source != "eval" else None
         key = (question, schema.hash, chosen.name, chosen.model)
         cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
         if cached is not None:
@@ -210,17 +215,17 @@ def prompt_for(
 ) -> Prompt:
     """Exactly the prompt ``ask`` would send for ``question`` (nothing is sent, nothing audited)."""
     schema = introspect(engine)
-    return _prompt(question.strip(), schema, _store_engine(engine, settings), generation)
+    return _prompt(question.strip(), schema, store_engine(engine, settings), generation)
 
 
 def verify(result: Result, engine: Engine, settings: Settings = DEFAULT_SETTINGS) -> None:
     """Vouch for ``result``: its question and SQL become a verified example for future prompts."""
     if not result.question:
         raise EmptyInput("only the answer to a question can be verified: this result has no question")
-    examples.add(_store_engine(engine, settings), result.question, result.sql, "verify")
+    examples.add(store_engine(engine, settings), result.question, result.sql, "verify")
 
 
-def _store_engine(engine: Engine, settings: Settings) -> Engine:
+def store_engine(engine: Engine, settings: Settings) -> Engine:
     """Where the audit log, the query cache and the verified examples live."""
     audit_url = settings.audit_url or env_audit_url()
     return engine_for(audit_url) if audit_url else engine
@@ -259,7 +264,7 @@ def _candidate(call: _Call, provider: Provider, prompt: Prompt, question: str, *
     sql = call.timed("extract", sql_of_reply, reply)
     guarded = call.timed("guard", guard.check, sql, max_rows=call.settings.max_rows)
     call.timed("validate", _validate, call, guarded.sql, prompt.schema, question)
-    return sql, _execute(call, sql, question, run=run)
+    return sql, _run(call, guarded, question, run=run)
 
 
 def _validate(call: _Call, sql: str, schema: Schema, question: str) -> None:
@@ -344,7 +349,7 @@ def run_sql(
             raise EmptyInput("there is no SQL to run in the cell")
         result = _execute(call, sql, question)
         if source == "edited" and question:
-            _quietly(examples.add, _store_engine(engine, settings), question, sql, "edited")
+            _quietly(examples.add, store_engine(engine, settings), question, sql, "edited")
         return result
 
     record = AuditRecord(
