@@ -1,7 +1,8 @@
 """The ``paysql`` command.
 
-``paysql demo`` starts the embedded database and runs the quickstart notebook; ``paysql eval`` measures the
-execution accuracy of a provider on a question set.
+``paysql demo`` starts the embedded database and runs the quickstart notebook; ``paysql ask`` answers one
+question (and exports the answer, for scheduled reports); ``paysql eval`` measures the execution accuracy of a
+provider on a question set.
 """
 
 from __future__ import annotations
@@ -95,6 +96,37 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def ask(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from paysql_magic import core
+    from paysql_magic.connection import engine_for
+    from paysql_magic.export import check_path, export
+    from paysql_magic.settings import Settings, current_user
+
+    export_path = check_path(args.export) if args.export else None
+    url = args.database_url or _demo_url(args.data_dir)
+    settings = Settings(provider=args.provider, model=args.model, user_name=current_user(), notebook="paysql ask")
+    result = core.ask(args.question, engine_for(url), settings)
+    print(f"-- ask: {result.question}")
+    print(f"-- provider: {result.provider_choice or result.provider}, model {result.model}")
+    print(result.sql)
+    print(f"-- {result.row_count} rows, {result.timings_ms.get('total', 0):.0f} ms")
+    with pd.option_context("display.float_format", "{:,.2f}".format):
+        print(result.frame.head(PREVIEW_LINES).to_string(index=False))
+    if len(result.frame) > PREVIEW_LINES:
+        print("...")
+    if export_path is not None:
+        print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
+    return 0
+
+
+def _demo_url(data_dir: str | None) -> str:
+    from paysql_magic.demo import start_demo
+
+    return start_demo(data_dir).reader_url
+
+
 def evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -104,13 +136,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from paysql_magic.settings import Settings
 
     questions = load_questions(Path(args.questions))
-    if args.database_url:
-        url = args.database_url
-    else:
-        from paysql_magic.demo import start_demo
-
-        url = start_demo(args.data_dir).reader_url
-    engine = engine_for(url)
+    engine = engine_for(args.database_url or _demo_url(args.data_dir))
     provider = get_provider(args.provider, args.model)
     settings = Settings(provider=provider.name, model=provider.model, user_name="paysql eval")
     progress = tqdm(questions, desc=f"eval ({provider.name})", unit="q", file=sys.stderr)
@@ -133,6 +159,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", action="store_true", help="Drop and regenerate the dataset.")
     p.add_argument("--keep-running", action="store_true", help="Keep the server up until Ctrl-C.")
     p.set_defaults(func=demo)
+    a = sub.add_parser("ask", help="Answer one question: print the SQL and the first rows; export when asked.")
+    a.add_argument("question", help="The question, in Russian or English.")
+    a.add_argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
+    a.add_argument("--provider", default="auto", help="auto (default), gemini, ollama or offline.")
+    a.add_argument("--model", help="Model for the provider.")
+    a.add_argument("--database-url", help="Database to ask (default: the embedded demo database).")
+    a.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    a.set_defaults(func=ask)
     e = sub.add_parser("eval", help="Execution accuracy of a provider on a question set (JSONL with gold SQL).")
     e.add_argument("--questions", required=True, help="JSONL file: id, lang, question, gold_sql, ordered.")
     e.add_argument("--provider", default="offline", help="Provider to evaluate (default: offline).")

@@ -14,15 +14,17 @@ from datetime import date
 
 import pandas as pd
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import Image, display
 from sqlalchemy import Engine
 from traitlets import Bool, Enum, Float, Int, Unicode
 
-from paysql_magic import core
+from paysql_magic import charts, core, monitor
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
 from paysql_magic.explain import explain
+from paysql_magic.export import check_path, export
 from paysql_magic.providers import get_provider
 from paysql_magic.settings import Settings, current_user, env_database_url
 from paysql_magic.waiting import waiting
@@ -64,6 +66,7 @@ class Ask(Magics):
     demo_data_dir = Unicode(None, allow_none=True, help="Data directory of the embedded demo database.").tag(
         config=True
     )
+    autoplot = Bool(False, help="Show a chart under every answer whose shape suits one (as --plot).").tag(config=True)
     demo_rows = Int(
         None, allow_none=True, help="Transactions in the demo dataset (default: keep its size; 1,000,000 when new)."
     ).tag(config=True)
@@ -137,6 +140,8 @@ class Ask(Magics):
     @argument("--samples", type=int, metavar="N", help="Self-consistency: N candidates, the most common result wins.")
     @argument("--show-prompt", action="store_true", help="Print the prompt that would be sent; send nothing.")
     @argument("--explain", action="store_true", help="Explain the SQL after the answer (alone: the last answer).")
+    @argument("--plot", action="store_true", help="Chart the answer: a time series as lines, a breakdown as bars.")
+    @argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
     @line_cell_magic
     def ask(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
         """Ask a question in Russian or English; get reviewed SQL and a DataFrame back.
@@ -156,6 +161,7 @@ class Ask(Magics):
             return None
         if args.output is not None:
             self.shell.user_ns.pop(args.output, None)
+        export_path = check_path(args.export) if args.export else None  # a wrong extension fails before the query
         engine = self._resolve_engine(args)
         settings = self._settings(args)
         if args.verify:
@@ -184,11 +190,31 @@ class Ask(Magics):
             raise Cancelled("cancelled: the query was interrupted and rolled back; the audit row says so") from None
         self.last_result = result
         self._show(result, args, reviewed=args.sql)
+        if result.frame is not None and (args.plot or self.autoplot):
+            _plot(result, explicit=args.plot)
+        if result.frame is not None and export_path is not None:
+            print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
         if args.explain:
             self._explain(result, args)
         if args.output is not None and result.frame is not None:
             self.shell.user_ns[args.output] = result.frame
         return result.frame
+
+    @magic_arguments()
+    @argument("--conn", metavar="URL", help="PostgreSQL URL whose audit log to read.")
+    @argument("--demo", action="store_true", help="Read the audit log of the embedded demo database.")
+    @line_magic
+    def ask_audit(self, line: str) -> None:
+        """Monitoring figures from query_audit_log of the current connection (or Ask.audit_url)."""
+        args = parse_argstring(self.ask_audit, line)
+        store = core.store_engine(self._resolve_engine(args), Settings(audit_url=self.audit_url))
+        figures = monitor.figures(store)
+        for title, frame in figures.items():
+            print(f"-- {title}")
+            display(frame)
+        figure = charts.chart(figures[monitor.CALLS_PER_DAY], monitor.CALLS_PER_DAY)
+        if figure is not None:
+            display(Image(data=charts.png_bytes(figure)))
 
     def _generation(self, args) -> core.Generation:
         return core.Generation(
@@ -245,7 +271,18 @@ def _review_cell(result: core.Result, args) -> str:
         options.append(f"-o {args.output}")
     if args.demo:
         options.append("--demo")
+    if args.plot:
+        options.append("--plot")
     return f"%%ask {' '.join(options)}\n{ASK_COMMENT} {result.question}\n{result.sql}"
+
+
+def _plot(result: core.Result, *, explicit: bool) -> None:
+    """Display the chart of ``result`` as a PNG; an explicit ``--plot`` says so when its shape gets none."""
+    figure = charts.chart(result.frame, result.question)
+    if figure is not None:
+        display(Image(data=charts.png_bytes(figure)))
+    elif explicit:
+        print("-- no chart: it needs a time column or one category column, plus numeric columns")
 
 
 def _split_options(magic, line: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from paysql_magic.cli import run_notebook
@@ -50,6 +51,9 @@ def test_quickstart_runs_headless_without_errors(demo_env, tmp_path):
     assert "mcc_category" in questions["Top 5 MCC categories by volume today"]
     csv = (tmp_path / "top_merchants.csv").read_text().splitlines()
     assert csv[0] == "merchant_name,total_volume" and len(csv) == 11
+    assert len(pd.read_excel(tmp_path / "top_merchants.xlsx")) == 10  # %ask --export
+    charted = {c.source.splitlines()[1] for c in asks if any("image/png" in o.get("data", {}) for o in c.outputs)}
+    assert charted == {"Top 5 MCC categories by volume today", "Daily volume for the last 30 days"}  # the two --plot
     audit_output = _text(nb.cells[-1])
     assert "ask" in audit_output and "edited" in audit_output and "ok" in audit_output
 

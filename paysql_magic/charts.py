@@ -1,0 +1,166 @@
+"""Charts chosen by fixed rules over a result's shape: never from code written by a model.
+
+- a time series (a column named day/week/month/quarter/year/hour, or a datetime column, plus numeric measures)
+  -> one line chart per measure, stacked on a shared time axis (a count and a KZT volume keep their own scales),
+  ordered by time;
+- a breakdown (exactly one text or category column plus numeric measures, at most ``MAX_BARS`` rows) -> a
+  horizontal bar chart of the first measure, sorted by it, the largest on top;
+- anything else (a scalar, several text columns, an empty result...) -> no chart.
+
+Titles are the question; axis labels follow the question's language (Cyrillic -> Russian, else English); money
+columns (total_volume, avg_amount, amount*, *_kzt, *volume*) get thousands separators and "KZT".
+
+Library: matplotlib, rendered to a static PNG (``png_bytes``). A PNG is a plain ``image/png`` output: it shows in
+Jupyter, is kept by nbclient when a notebook is executed headless, and lands in nbconvert's HTML as an ``<img>``
+with no JavaScript, no widget state and no notebook trust needed, unlike Plotly, Bokeh or Altair output.
+Figures are built as ``matplotlib.figure.Figure`` objects rendered by the Agg canvas, outside pyplot: no GUI
+backend is touched, headless or not, and no figure stays registered (open) once its PNG is taken.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+TIME_COLUMNS = ("hour", "day", "week", "month", "quarter", "year")
+MAX_BARS = 40
+
+_LABELS = {
+    "en": {
+        "hour": "Hour",
+        "day": "Day",
+        "week": "Week",
+        "month": "Month",
+        "quarter": "Quarter",
+        "year": "Year",
+        "date": "Date",
+        "total_volume": "Volume",
+        "avg_amount": "Average amount",
+        "total_transactions": "Transactions",
+        "calls": "Calls",
+        "merchant_name": "Merchant",
+        "mcc_category": "MCC category",
+        "currency": "Currency",
+        "channel": "Channel",
+        "status": "Status",
+        "city": "City",
+    },
+    "ru": {
+        "hour": "Час",
+        "day": "День",
+        "week": "Неделя",
+        "month": "Месяц",
+        "quarter": "Квартал",
+        "year": "Год",
+        "date": "Дата",
+        "total_volume": "Объем",
+        "avg_amount": "Средняя сумма",
+        "total_transactions": "Транзакции",
+        "calls": "Вызовы",
+        "merchant_name": "Мерчант",
+        "mcc_category": "Категория MCC",
+        "currency": "Валюта",
+        "channel": "Канал",
+        "status": "Статус",
+        "city": "Город",
+    },
+}
+_THOUSANDS = {"en": ",", "ru": "\u00a0"}  # Russian groups digits with a (non-breaking) space
+
+
+def language(question: str | None) -> str:
+    """``ru`` when the question has Cyrillic letters, else ``en``."""
+    return "ru" if question and re.search("[а-яё]", question, re.IGNORECASE) else "en"
+
+
+def is_money(column: str) -> bool:
+    name = column.lower()
+    return name == "avg_amount" or name.startswith("amount") or name.endswith("_kzt") or "volume" in name
+
+
+def label(column: str, lang: str) -> str:
+    """The axis label of a column: its name in the question's language, with ", KZT" for money."""
+    text = _LABELS[lang].get(column.lower(), column)
+    return f"{text}, KZT" if is_money(column) else text
+
+
+def money_format(value: float, lang: str) -> str:
+    """``1,234,567 KZT`` (en) or ``1 234 567 KZT`` (ru, non-breaking spaces)."""
+    return f"{value:,.0f}".replace(",", _THOUSANDS[lang]) + " KZT"
+
+
+def chart(frame: pd.DataFrame, question: str | None) -> Figure | None:
+    """The chart for ``frame`` by the module's rules, or None when its shape calls for no chart."""
+    if frame is None or frame.empty:
+        return None
+    measures = [c for c in frame.columns if _is_numeric(frame[c])]
+    time = _time_column(frame)
+    lang = language(question)
+    if time is not None:
+        measures = [c for c in measures if c != time]
+        return _line(frame, time, measures, question, lang) if measures and len(frame) > 1 else None
+    others = [c for c in frame.columns if c not in measures]
+    if len(others) == 1 and measures and len(frame) <= MAX_BARS:
+        return _bars(frame, others[0], measures[0], question, lang)
+    return None
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as a PNG."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _time_column(frame: pd.DataFrame) -> str | None:
+    for column in frame.columns:
+        if str(column).lower() in TIME_COLUMNS or pd.api.types.is_datetime64_any_dtype(frame[column]):
+            return column
+    return None
+
+
+def _line(frame: pd.DataFrame, time: str, measures: list[str], question: str | None, lang: str) -> Figure:
+    data = frame.sort_values(time)
+    figure = Figure(figsize=(9, 2.2 + 1.8 * len(measures)), layout="constrained")
+    axes = figure.subplots(len(measures), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, measure in zip(axes, measures, strict=True):
+        ax.plot(data[time], data[measure].astype(float), marker="o", markersize=3)
+        ax.set_ylabel(label(measure, lang))
+        ax.grid(True, alpha=0.3)
+        _format_values(ax.yaxis, measure, lang)
+    axes[-1].set_xlabel(_LABELS[lang].get(str(time).lower(), _LABELS[lang]["date"]))
+    figure.autofmt_xdate(rotation=30)  # dates side by side would overlap
+    figure.suptitle(question or "")
+    return figure
+
+
+def _bars(frame: pd.DataFrame, category: str, measure: str, question: str | None, lang: str) -> Figure:
+    data = frame.sort_values(measure)  # ascending: barh draws from the bottom, so the largest is on top
+    figure = Figure(figsize=(9, 1.5 + 0.35 * len(data)), layout="constrained")
+    ax = figure.subplots()
+    ax.barh(data[category].astype(str), data[measure].astype(float))
+    ax.set_xlabel(label(measure, lang))
+    ax.set_ylabel(label(category, lang))
+    ax.grid(True, axis="x", alpha=0.3)
+    _format_values(ax.xaxis, measure, lang)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # "10,000,000 KZT" is wide: fewer ticks, no overlap
+    ax.set_title(question or "")
+    return figure
+
+
+def _format_values(axis, column: str, lang: str) -> None:
+    fmt = money_format if is_money(column) else _plain
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: fmt(value, lang)))
+
+
+def _plain(value: float, lang: str) -> str:
+    return f"{value:,.0f}".replace(",", _THOUSANDS[lang]) if abs(value) >= 1000 else f"{value:g}"

@@ -1,0 +1,102 @@
+"""Chart rules: which shape gets which chart, labels in the question's language, KZT formatting."""
+
+from __future__ import annotations
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+import pytest
+
+from paysql_magic.charts import chart, label, language, money_format, png_bytes
+
+DAYS = pd.date_range("2026-01-01", periods=5, freq="D")
+
+
+def _daily() -> pd.DataFrame:
+    # out of order on purpose: the chart orders by time
+    return pd.DataFrame({"day": DAYS[[3, 0, 4, 1, 2]], "total_volume": [4e6, 1e6, 5e6, 2e6, 3e6]})
+
+
+def test_time_series_is_a_line_ordered_by_time_with_the_time_column_on_x() -> None:
+    figure = chart(_daily(), "Daily volume for the last 30 days")
+    (ax,) = figure.axes
+    (line,) = ax.get_lines()
+    x = mdates.num2date(line.get_xdata(orig=False))
+    assert [d.date() for d in x] == [d.date() for d in DAYS]
+    assert list(line.get_ydata()) == [1e6, 2e6, 3e6, 4e6, 5e6]
+    assert ax.get_xlabel() == "Day"
+    assert ax.get_ylabel() == "Volume, KZT"
+    assert figure.get_suptitle() == "Daily volume for the last 30 days"
+    assert png_bytes(figure).startswith(b"\x89PNG")
+
+
+def test_every_measure_of_a_time_series_gets_its_own_scale() -> None:
+    frame = _daily().assign(total_transactions=pd.array([4, 1, 5, 2, 3], dtype="Int64"))
+    figure = chart(frame, "Дневной объем и количество транзакций")
+    assert [ax.get_ylabel() for ax in figure.axes] == ["Объем, KZT", "Транзакции"]
+    assert figure.axes[-1].get_xlabel() == "День"
+
+
+def test_a_datetime_column_of_any_name_is_a_time_axis() -> None:
+    frame = pd.DataFrame({"created": DAYS.tz_localize("Asia/Almaty"), "calls": [1, 2, 3, 4, 5]})
+    assert chart(frame, "calls").axes[-1].get_xlabel() == "Date"
+
+
+def test_hour_buckets_are_a_time_series_even_as_integers() -> None:
+    frame = pd.DataFrame({"hour": [2, 0, 1], "total_transactions": [30, 10, 20]})
+    (line,) = chart(frame, "By hour").axes[0].get_lines()
+    assert list(line.get_xdata()) == [0, 1, 2]
+
+
+def test_breakdown_is_horizontal_bars_sorted_by_the_measure_largest_on_top() -> None:
+    frame = pd.DataFrame({"mcc_category": ["Travel", "Groceries", "Fuel"], "total_volume": [2e6, 9e6, 5e5]})
+    figure = chart(frame, "Top 5 MCC categories by volume today")
+    (ax,) = figure.axes
+    bars = ax.patches
+    assert [b.get_width() for b in bars] == [5e5, 2e6, 9e6]  # bottom to top
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Fuel", "Travel", "Groceries"]
+    assert all(b.get_height() < 1 for b in bars)  # horizontal bars: the measure is the width
+    assert ax.get_xlabel() == "Volume, KZT" and ax.get_ylabel() == "MCC category"
+    assert ax.get_title() == "Top 5 MCC categories by volume today"
+
+
+def test_breakdown_labels_are_russian_for_a_russian_question() -> None:
+    frame = pd.DataFrame({"merchant_name": ["A", "B"], "total_volume": [1.0, 2.0]})
+    ax = chart(frame, "Топ 10 мерчантов по объему транзакций").axes[0]
+    assert ax.get_xlabel() == "Объем, KZT" and ax.get_ylabel() == "Мерчант"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"total_transactions": [20000]}),  # a scalar
+        pd.DataFrame({"merchant_name": ["A"], "city": ["Almaty"], "total_volume": [1.0]}),  # two text columns
+        pd.DataFrame({"merchant_name": ["A", "B"]}),  # no measure
+        pd.DataFrame({"day": DAYS[:0], "total_volume": []}),  # empty
+        pd.DataFrame({"currency": [f"C{i}" for i in range(41)], "total_volume": np.arange(41.0)}),  # too many bars
+    ],
+)
+def test_other_shapes_get_no_chart(frame: pd.DataFrame) -> None:
+    assert chart(frame, "question") is None
+
+
+def test_money_ticks_have_thousands_separators_and_kzt() -> None:
+    assert money_format(1234567.4, "en") == "1,234,567 KZT"
+    assert money_format(1234567.4, "ru") == "1\u00a0234\u00a0567 KZT"
+    ax = chart(_daily(), "Daily volume").axes[0]
+    formatter = ax.yaxis.get_major_formatter()
+    assert formatter(2_500_000, 0) == "2,500,000 KZT"
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [("total_volume", True), ("avg_amount", True), ("amount_kzt", True), ("fee_kzt", True), ("calls", False)],
+)
+def test_money_columns_are_labelled_in_kzt(column: str, expected: bool) -> None:
+    assert label(column, "en").endswith(", KZT") is expected
+
+
+def test_language_follows_cyrillic() -> None:
+    assert language("Сколько транзакций?") == "ru"
+    assert language("How many?") == "en"
+    assert language(None) == "en"
