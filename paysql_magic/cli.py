@@ -2,7 +2,8 @@
 
 ``paysql demo`` starts the embedded database and runs the quickstart notebook; ``paysql ask`` answers one
 question (and exports the answer, for scheduled reports); ``paysql eval`` measures the execution accuracy of a
-provider on a question set.
+provider on a question set; ``paysql audit verify`` checks the audit log's hash chain and ``paysql audit import``
+writes the rows kept in the local fallback file; ``paysql grant-readonly`` prints or applies a least-privilege role.
 """
 
 from __future__ import annotations
@@ -147,6 +148,53 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_verify(args: argparse.Namespace) -> int:
+    from paysql_magic.audit import verify_chain
+    from paysql_magic.connection import engine_for
+
+    check = verify_chain(engine_for(args.database_url or _demo_url(args.data_dir)))
+    if check.broken:
+        print(f"audit log broken at {check.broken}")
+        return 1
+    legacy = f" ({check.legacy} older rows without a hash)" if check.legacy else ""
+    print(f"audit log intact: {check.rows} rows{legacy}")
+    return 0
+
+
+def audit_import(args: argparse.Namespace) -> int:
+    from paysql_magic.audit import import_fallback
+    from paysql_magic.connection import engine_for
+
+    path = Path(args.file).expanduser() if args.file else None
+    found, written = import_fallback(engine_for(args.database_url or _demo_url(args.data_dir)), path)
+    print(f"audit fallback: {found} rows in the file, {written} written, {found - written} already in the log")
+    return 0
+
+
+def grant_readonly(args: argparse.Namespace) -> int:
+    from paysql_magic import grants
+    from paysql_magic.connection import connect, engine_for
+
+    url = args.database_url or _demo_admin_url(args.data_dir)
+    with connect(engine_for(url)) as conn, conn.begin():
+        database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+        tables = args.tables.split(",") if args.tables else grants.analysed_tables(conn)
+        statements = grants.readonly_statements(args.role, database, [t.strip() for t in tables if t.strip()])
+        if args.apply:
+            grants.ensure_own_tables(conn)
+            grants.apply(conn, statements)
+    print("\n".join(f"{statement};" for statement in statements))
+    if args.apply:
+        print(f"-- applied to {database}: role {args.role} is read-only")
+    return 0
+
+
+def _demo_admin_url(data_dir: str | None) -> str:
+    from paysql_magic.demo import start_demo
+
+    return start_demo(data_dir).admin_url
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paysql", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +223,23 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     e.add_argument("--json", metavar="OUT", help="Write every question with its SQL, verdict and timings here.")
     e.set_defaults(func=evaluate)
+    au = sub.add_parser("audit", help="Check the audit log's hash chain, or import rows kept while it was down.")
+    au_sub = au.add_subparsers(dest="audit_command", required=True)
+    v = au_sub.add_parser("verify", help="Recompute the hash chain: exit 1 at the first broken link.")
+    v.set_defaults(func=audit_verify)
+    im = au_sub.add_parser("import", help="Write the rows of the local fallback file (idempotent, by call_id).")
+    im.add_argument("--file", help="The fallback file (default: PAYSQL_AUDIT_FALLBACK or the user data dir).")
+    im.set_defaults(func=audit_import)
+    for p_audit in (v, im):
+        p_audit.add_argument("--database-url", help="The audit database (default: the embedded demo database).")
+        p_audit.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    g = sub.add_parser("grant-readonly", help="Print (or --apply) the grants of a least-privilege role for paysql.")
+    g.add_argument("--role", required=True, help="The role to create or restrict.")
+    g.add_argument("--tables", help="Comma-separated tables to read (default: all of schema public but paysql's).")
+    g.add_argument("--apply", action="store_true", help="Run the statements (the URL must be an admin's).")
+    g.add_argument("--database-url", help="The database (default: the embedded demo database, as its admin).")
+    g.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    g.set_defaults(func=grant_readonly)
     return parser
 
 

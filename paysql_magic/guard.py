@@ -81,8 +81,16 @@ _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(|$)")  # a rendered call: ``NA
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
 _SQL_FENCE = re.compile(r"```[ \t]*(?:sql|postgres(?:ql)?|pgsql|psql)[ \t]*\n(.*?)(?:```|\Z)", re.I | re.S)
 _PLAIN_FENCE = re.compile(r"```[ \t]*\n(.*?)(?:```|\Z)", re.S)
-_QUERY_AT_LINE_START = re.compile(r"^[ \t]*((?:select|with)\b.*?)(?:;|\n[ \t]*\n|\Z)", re.I | re.S | re.M)
-_QUERY_IN_PROSE = re.compile(r"\b((?:SELECT|WITH)\b.*?)(?:;|\n[ \t]*\n|\Z)", re.S)
+_STATEMENT = re.compile(
+    r"\s*(?:select|with|insert|update|delete|merge|create|drop|alter|truncate|grant|revoke|copy|set|reset|call|do"
+    r"|begin|start|commit|end|rollback|abort|savepoint|release|prepare|execute|deallocate|lock|vacuum|analyze|"
+    r"explain|listen|notify|unlisten|show|values|table|comment|refresh|cluster|reindex|discard|declare|fetch|move|"
+    r"close|checkpoint|load|import|security|reassign)\b",
+    re.I,
+)
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+_QUERY_AT_LINE_START = re.compile(r"^[ \t]*((?:select|with)\b)", re.I | re.M)
+_QUERY_IN_PROSE = re.compile(r"\b((?:SELECT|WITH)\b)")
 
 
 class _QuietParser(_DIALECT.parser_class):
@@ -99,12 +107,32 @@ class GuardedSql:
 
 
 def extract_sql(reply: str) -> str:
-    """The SQL in an LLM reply: a ```sql fence, else a plain ``` fence, else a SELECT/WITH in the prose."""
-    for pattern in (_SQL_FENCE, _PLAIN_FENCE, _QUERY_AT_LINE_START, _QUERY_IN_PROSE):
+    """The SQL in an LLM reply: a ```sql fence, else a plain ``` fence, else a reply that is SQL from its first word,
+    else a SELECT/WITH at the start of a line or in the prose.
+
+    Outside fences the SQL runs to the end of its paragraph, or to a ``;`` followed by prose; when another statement
+    follows the ``;`` everything is kept, so the guard refuses "SELECT 1; COMMIT; DELETE ..." rather than running
+    "SELECT 1", and "CREATE TABLE x AS SELECT ..." reaches the guard whole, never as the SELECT inside it.
+    """
+    for pattern in (_SQL_FENCE, _PLAIN_FENCE):
         for match in pattern.finditer(reply):
             if sql := match.group(1).strip().rstrip(";").strip():
                 return sql
-    raise SqlRefused("no SQL found in the reply")
+    start = 0 if _STATEMENT.match(reply) else _first_query(reply)
+    if start is None:
+        raise SqlRefused("no SQL found in the reply")
+    paragraph = _PARAGRAPH_END.split(reply[start:], maxsplit=1)[0]
+    head, semicolon, rest = paragraph.partition(";")
+    sql = paragraph if semicolon and _STATEMENT.match(rest) else head
+    if not (sql := sql.strip().rstrip(";").strip()):
+        raise SqlRefused("no SQL found in the reply")
+    return sql
+
+
+def _first_query(reply: str) -> int | None:
+    """Where the first SELECT/WITH starts: at the start of a line, else anywhere in uppercase prose."""
+    match = _QUERY_AT_LINE_START.search(reply) or _QUERY_IN_PROSE.search(reply)
+    return match.start(1) if match else None
 
 
 def check(sql: str, *, max_rows: int | None = 1000) -> GuardedSql:

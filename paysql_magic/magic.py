@@ -18,15 +18,15 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Image, display
 from sqlalchemy import Engine
-from traitlets import Bool, Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, List, Unicode, Union
 
-from paysql_magic import charts, core, monitor
+from paysql_magic import charts, core, egress, monitor
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
 from paysql_magic.explain import explain
 from paysql_magic.export import check_path, export
-from paysql_magic.providers import get_provider
-from paysql_magic.settings import Settings, current_user, env_database_url
+from paysql_magic.providers import cloud_bound, get_provider
+from paysql_magic.settings import Settings, current_user, env_allow_cloud, env_database_url
 from paysql_magic.waiting import waiting
 
 ASK_COMMENT = "-- ask:"
@@ -69,6 +69,16 @@ class Ask(Magics):
     autoplot = Bool(False, help="Show a chart under every answer whose shape suits one (as --plot).").tag(config=True)
     demo_rows = Int(
         None, allow_none=True, help="Transactions in the demo dataset (default: keep its size; 1,000,000 when new)."
+    ).tag(config=True)
+
+    sample_values = Union(
+        [Unicode(), List(Unicode())],
+        default_value="all",
+        help="Sample values in the prompt: all (categorical, non-personal columns), none, or table.column entries "
+        "to allow and !table.column entries to deny (a list or a comma string).",
+    ).tag(config=True)
+    allow_cloud = Bool(
+        False, help="Send a non-demo database's schema, glossary and question to a cloud provider (Gemini)."
     ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell) -> None:
@@ -169,9 +179,30 @@ class Ask(Magics):
         if not text.strip() and (args.demo or args.conn) and cell is None:
             self._make_default(engine)
             return None
-        if args.show_prompt:
-            print(core.prompt_for(text, engine, settings, self._generation(args)).text)
-            return None
+        with egress.sample_values(egress.sample_policy(self.sample_values)):
+            if args.show_prompt:
+                print(core.prompt_for(text, engine, settings, self._generation(args)).text)
+                return None
+            result = self._answer(text, engine, settings, args)
+        self.last_result = result
+        self._show(result, args, reviewed=args.sql)
+        if result.frame is not None and (args.plot or self.autoplot):
+            _plot(result, explicit=args.plot)
+        if result.frame is not None and export_path is not None:
+            print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
+        if args.explain:
+            self._explain(result, args)
+        if args.output is not None and result.frame is not None:
+            self.shell.user_ns[args.output] = result.frame
+        return result.frame
+
+    def _answer(self, text: str, engine: Engine, settings: Settings, args) -> core.Result:
+        """Run the reviewed SQL, or answer the question (after consent when it goes to a cloud provider)."""
+        if not args.sql:
+            allowed = self.allow_cloud or env_allow_cloud()
+            notice = egress.cloud_consent(cloud_bound(settings.provider), engine, allowed)
+            if notice:
+                print(notice)
         try:
             if args.sql:
                 question, sql = _split_ask_comment(text)
@@ -188,17 +219,7 @@ class Ask(Magics):
                 )
         except KeyboardInterrupt:  # the core has audited the call as cancelled
             raise Cancelled("cancelled: the query was interrupted and rolled back; the audit row says so") from None
-        self.last_result = result
-        self._show(result, args, reviewed=args.sql)
-        if result.frame is not None and (args.plot or self.autoplot):
-            _plot(result, explicit=args.plot)
-        if result.frame is not None and export_path is not None:
-            print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
-        if args.explain:
-            self._explain(result, args)
-        if args.output is not None and result.frame is not None:
-            self.shell.user_ns[args.output] = result.frame
-        return result.frame
+        return result
 
     @magic_arguments()
     @argument("--conn", metavar="URL", help="PostgreSQL URL whose audit log to read.")
@@ -330,7 +351,7 @@ def _share_with_jupysql(engine: Engine) -> None:
 
 def _one_line_error(shell, etype, value, tb, tb_offset=None) -> list[str]:
     """Show a paysql error as one line, without a traceback (the cell still fails)."""
-    stb = [f"paysql: {value}"]
+    stb = [f"paysql: {egress.redact(str(value))}"]
     shell._showtraceback(etype, value, stb)  # IPython's hook for where a traceback goes (kernel: an error message)
     return stb
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from paysql_magic.egress import restrict
 from paysql_magic.examples import Example, tokens
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.structured import REPLY_INSTRUCTIONS
@@ -143,15 +144,25 @@ def build_prompt(
     )
     tail = f"{_examples_text(examples or [])}{REPLY_FORMAT}\n\nQuestion: {question}\n"
     room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
-    ddl = replace(schema, tables=tuple(select_tables(question, schema, room))).to_ddl()
+    shown = restrict(schema)  # sample values only where Ask.sample_values permits them
+    ddl = replace(shown, tables=tuple(select_tables(question, shown, room))).to_ddl()
     return Prompt(question=question, schema=schema, text=f"{head}Schema:\n{ddl}\n\n{tail}")
 
 
+# data values PostgreSQL quotes in errors: invalid input syntax for type integer: "<a customer's name>", Key (k)=(v)
+_ERROR_VALUES = re.compile(r':\s*"[^"\n]*"|=\([^)\n]*\)')
+
+
+def without_values(error: str) -> str:
+    """A database error without the data values it quotes (they are rows: they never go to a provider)."""
+    return _ERROR_VALUES.sub(lambda m: ': "..."' if m[0].startswith(":") else "=(...)", error)
+
+
 def repair_prompt(prompt: Prompt, sql: str, error: str, names: list[str]) -> Prompt:
-    """The original prompt plus the failed SQL, the error, and the closest real names."""
+    """The original prompt plus the failed SQL, the error (without data values), and the closest real names."""
     hint = f"\nClosest real names: {', '.join(names)}." if names else ""
     text = (
-        f"{prompt.text}\nYour previous SQL failed.\n```sql\n{sql}\n```\nError: {error}{hint}\n"
+        f"{prompt.text}\nYour previous SQL failed.\n```sql\n{sql}\n```\nError: {without_values(error)}{hint}\n"
         "Write a corrected query, in the same reply format.\n"
     )
     return replace(prompt, text=text)

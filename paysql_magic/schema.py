@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from paysql_magic.audit import AUDIT_TABLE
 from paysql_magic.cache import CACHE_TABLE
 from paysql_magic.connection import connect, first_line
+from paysql_magic.egress import is_personal
 from paysql_magic.errors import SchemaError
 from paysql_magic.examples import EXAMPLES_TABLE
 
@@ -131,7 +132,7 @@ def _introspect(engine: Engine) -> Schema:
                 type=str(c["type"]).lower(),
                 nullable=bool(c["nullable"]),
                 comment=c.get("comment"),
-                values=samples.get((name, c["name"]), ()) if _is_text(str(c["type"])) else (),
+                values=_values(samples.get((name, c["name"]), ()), str(c["type"]), c["name"], c.get("comment")),
             )
             for c in columns[key]
         )
@@ -151,8 +152,10 @@ def _foreign_key(fk: dict) -> ForeignKey:
     return ForeignKey(tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
 
 
-def _is_text(type_name: str) -> bool:
-    return type_name.upper().startswith(("TEXT", "VARCHAR", "CHAR", "CITEXT"))
+def _values(sampled: tuple[str, ...], type_name: str, column: str, comment: str | None) -> tuple[str, ...]:
+    """Sample values are kept for categorical text columns only, never for personal ones (names, phones ...)."""
+    categorical = type_name.upper().startswith(("TEXT", "VARCHAR", "CHAR", "CITEXT"))
+    return sampled if categorical and not is_personal(column, comment) else ()
 
 
 _cache: dict[str, Schema] = {}

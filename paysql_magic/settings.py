@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DATABASE_URL_ENV = "PAYSQL_DATABASE_URL"
 AUDIT_URL_ENV = "PAYSQL_AUDIT_URL"
+AUDIT_FALLBACK_ENV = "PAYSQL_AUDIT_FALLBACK"
 GEMINI_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 GEMINI_BASE_URL_ENV = "GEMINI_BASE_URL"
 GEMINI_MODEL_ENV = "PAYSQL_GEMINI_MODEL"
 OLLAMA_HOST_ENV = "OLLAMA_HOST"
 OLLAMA_MODEL_ENV = "PAYSQL_OLLAMA_MODEL"
+ALLOW_CLOUD_ENV = "PAYSQL_ALLOW_CLOUD"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
@@ -40,6 +44,17 @@ def env_audit_url() -> str | None:
     return os.environ.get(AUDIT_URL_ENV) or None
 
 
+def env_audit_fallback() -> Path:
+    """Where audit rows go while the audit database is unreachable: ``PAYSQL_AUDIT_FALLBACK``, else a JSONL file
+    in the user data dir."""
+    if path := os.environ.get(AUDIT_FALLBACK_ENV):
+        return Path(path).expanduser()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        import platformdirs
+    return Path(platformdirs.user_data_dir("paysql-magic")) / "audit-fallback.jsonl"
+
+
 def env_gemini_key() -> str | None:
     """The Gemini API key from ``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``; blank values count as unset."""
     for name in GEMINI_KEY_ENVS:
@@ -66,6 +81,11 @@ def env_ollama_host() -> str:
 def env_ollama_model() -> str | None:
     """The Ollama model from ``PAYSQL_OLLAMA_MODEL``, if set."""
     return os.environ.get(OLLAMA_MODEL_ENV) or None
+
+
+def env_allow_cloud() -> bool:
+    """Consent to send a non-demo database's schema to a cloud provider, from ``PAYSQL_ALLOW_CLOUD=1``."""
+    return os.environ.get(ALLOW_CLOUD_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def current_user() -> str | None:

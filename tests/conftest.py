@@ -19,9 +19,11 @@ TEST_ROWS = 20_000
 
 
 @pytest.fixture(scope="session", autouse=True)
-def offline_by_default() -> Iterator[None]:
-    """No real Gemini key or Ollama server reaches the suite: ``auto`` means offline unless a test says otherwise."""
+def offline_by_default(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No real Gemini key or Ollama server reaches the suite: ``auto`` means offline unless a test says otherwise.
+    The audit fallback file goes to a temporary directory, never the user's data dir."""
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAYSQL_AUDIT_FALLBACK", str(tmp_path_factory.mktemp("audit") / "audit-fallback.jsonl"))
         for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
             mp.delenv(var, raising=False)
         mp.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # discard port: nothing listens

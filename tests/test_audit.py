@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from paysql_magic import core
+from paysql_magic import audit, core
+from paysql_magic.connection import engine_for
 from paysql_magic.errors import QueryTimeout, SqlRefused
 from paysql_magic.providers.scripted import ScriptedProvider
-from paysql_magic.settings import Settings
+from paysql_magic.settings import Settings, env_audit_fallback
 
 
 def _count(engine) -> int:
@@ -58,7 +59,8 @@ def test_timeout_is_audited_as_error(reader_engine, admin_engine):
     assert "timeout" in row["error"]
 
 
-def test_failed_audit_write_warns_and_keeps_the_answer(reader_engine):
+def test_failed_audit_write_warns_and_keeps_the_answer(reader_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAYSQL_AUDIT_FALLBACK", str(tmp_path / "fallback.jsonl"))
     settings = Settings(audit_url="postgresql://nobody:pw@127.0.0.1:1/none")
     with pytest.warns(UserWarning, match="audit row not written"):
         result = core.run_sql("SELECT 1 AS one", reader_engine, settings)
@@ -85,3 +87,32 @@ def test_a_remote_provider_call_is_wrapped_in_the_progress_line(reader_engine):
     core.ask("one, from far away", reader_engine, provider=remote, progress=progress)
     core.ask("one, from here", reader_engine, provider=ScriptedProvider("SELECT 1 AS one"), progress=progress)
     assert labels == ["asking scripted/m-remote"]  # a local provider answers at once: no progress line
+
+
+def test_each_row_is_chained_to_the_previous_one_by_the_server(reader_engine, admin_engine):
+    core.run_sql("SELECT 1 AS one", reader_engine)
+    core.run_sql("SELECT 2 AS two", reader_engine)
+    with admin_engine.connect() as conn:
+        sql = "SELECT prev_hash, row_hash, paysql_audit_hash(q) AS recomputed FROM query_audit_log q ORDER BY id DESC"
+        last, previous = conn.execute(text(sql + " LIMIT 2")).all()
+    assert last.prev_hash == previous.row_hash
+    assert last.row_hash == last.recomputed and len(last.row_hash) == 64
+
+
+def test_the_fallback_file_is_reimported_once(reader_engine, admin_engine, tmp_path, monkeypatch):
+    path = tmp_path / "fallback.jsonl"
+    monkeypatch.setenv("PAYSQL_AUDIT_FALLBACK", str(path))
+    record = audit.AuditRecord(source="api", status="ok", question="kept while the audit database was down")
+    with pytest.warns(UserWarning, match=f"kept in memory and in {path}"):
+        assert not audit.write(engine_for("postgresql://nobody:pw@127.0.0.1:1/fallback"), record)
+    assert audit.import_fallback(reader_engine) == (1, 1)
+    assert audit.import_fallback(reader_engine) == (1, 0)
+    with admin_engine.connect() as conn:
+        sql = "SELECT count(*) FROM query_audit_log WHERE call_id = :c"
+        assert conn.execute(text(sql), {"c": record.call_id}).scalar_one() == 1
+
+
+def test_the_fallback_file_defaults_to_the_user_data_dir(monkeypatch):
+    monkeypatch.delenv("PAYSQL_AUDIT_FALLBACK", raising=False)
+    assert env_audit_fallback().name == "audit-fallback.jsonl"
+    assert "paysql-magic" in str(env_audit_fallback())

@@ -320,3 +320,19 @@ def test_random_sqlglot_trees_never_crash_and_denied_calls_never_pass(tree):
     assert check(guarded.sql).sql == guarded.sql  # what runs passes the guard again, unchanged
     assert not any(re.search(rf"\b{name}\s*\(", sql, re.IGNORECASE) for name in DENIED_FUNCTIONS)
     assert not re.search(r"\b(pg_authid|pg_stat_activity|DELETE|UPDATE|INSERT|FOR SHARE)\b", guarded.sql)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "SELECT 1; COMMIT; DELETE FROM transactions",
+        "CREATE TABLE stolen AS SELECT * FROM customers",
+        "PREPARE q AS SELECT * FROM customers",
+        "Here you go: SELECT 1; DROP TABLE transactions",
+        "Sure.\nSELECT count(*) FROM merchants;\nDELETE FROM merchants;",
+    ],
+)
+def test_extraction_never_salvages_a_select_out_of_a_hostile_reply(reply):
+    """The whole hostile statement reaches the guard and is refused; it is never cut down to a SELECT that runs."""
+    with pytest.raises(SqlRefused):
+        check(extract_sql(reply))

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from paysql_magic import audit, cache, examples
+from paysql_magic import audit, cache, examples, grants
 from paysql_magic.connection import connect, normalize_url
 from paysql_magic.demo.mcc import ATM, BILL, BRANDS, CASH_MCC, CITIES, MCC_CODES, ONLINE, STORE, TRAVEL_CATEGORY
 from paysql_magic.errors import ConfigError
@@ -497,32 +497,18 @@ def _load(cur: Cursor, calendar: Calendar, rows: int) -> None:
     )
 
 
-def _grant_reader(cur: Cursor, database: sql.Identifier, reader_password: str | None) -> None:
+def _grant_reader(cur: Cursor, reader_password: str | None) -> None:
     """The reader may read the four tables, append to the audit log and keep the query cache and the verified
-    examples (created here if missing): nothing else."""
-    reader = sql.Identifier(READER_ROLE)
-    if cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,)).fetchone() is None:
-        cur.execute(sql.SQL("CREATE ROLE {}").format(reader))
+    examples (created here if missing): nothing else. A production role gets the same (``paysql grant-readonly``)."""
     cur.execute(cache.CACHE_DDL)
     cur.execute(examples.EXAMPLES_DDL)
-    statements = [
-        "ALTER ROLE {r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
-        "REVOKE CREATE ON SCHEMA public FROM PUBLIC, {r}",
-        "REVOKE CREATE, TEMPORARY ON DATABASE {db} FROM PUBLIC, {r}",
-        "GRANT CONNECT ON DATABASE {db} TO {r}",
-        "GRANT USAGE ON SCHEMA public TO {r}",
-        "GRANT SELECT ON mcc_codes, merchants, customers, transactions TO {r}",
-        f"REVOKE ALL ON {audit.AUDIT_TABLE} FROM {{r}}",
-        f"GRANT INSERT, SELECT ON {audit.AUDIT_TABLE} TO {{r}}",
-        f"REVOKE ALL ON {cache.CACHE_TABLE}, {examples.EXAMPLES_TABLE} FROM {{r}}",
-        f"GRANT SELECT, INSERT, UPDATE ON {cache.CACHE_TABLE}, {examples.EXAMPLES_TABLE} TO {{r}}",
-        # any role may signal its own sessions: without this, one reader could kill every other reader's session
-        "REVOKE EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint), pg_cancel_backend(integer) FROM PUBLIC",
-    ]
-    for statement in statements:
-        cur.execute(sql.SQL(statement).format(r=reader, db=database))
+    database = cur.execute("SELECT current_database()").fetchone()[0]
+    for statement in grants.readonly_statements(READER_ROLE, database, list(SCHEMA)):
+        cur.execute(statement)
     if reader_password is not None:
-        cur.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(reader, sql.Literal(reader_password)))
+        cur.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(READER_ROLE), sql.Literal(reader_password))
+        )
 
 
 def _begin(cur: Cursor) -> sql.Identifier:
@@ -562,14 +548,14 @@ def prepare_database(
     try:
         with connect(engine) as conn, conn.begin():
             cur = conn.connection.driver_connection.cursor()
-            database = _begin(cur)
+            _begin(cur)
             calendar = _calendar(cur, anchor_date)
             rows = rows or (_stored_meta(cur) or {}).get("rows", DEFAULT_ROWS)
             created = reset or not _reusable(cur, calendar.anchor_date, rows)
             if created:
                 _load(cur, calendar, rows)
             audit.ensure_table(conn)
-            _grant_reader(cur, database, reader_password)
+            _grant_reader(cur, reader_password)
     finally:
         engine.dispose()
     reader_url = with_user(admin_url, READER_ROLE, reader_password)

@@ -12,6 +12,7 @@ from paysql_magic.providers.base import Prompt, Provider
 from paysql_magic.settings import GEMINI_KEY_ENVS, env_gemini_key, env_ollama_host
 
 PROVIDER_NAMES = ("auto", "gemini", "ollama", "offline")
+CLOUD_PROVIDERS = ("gemini",)  # they send the prompt off this machine (Ollama runs locally)
 
 
 def choose_provider(name: str, model: str | None = None) -> tuple[Provider, str]:
@@ -21,6 +22,12 @@ def choose_provider(name: str, model: str | None = None) -> tuple[Provider, str]
     if name in PROVIDER_NAMES:
         return _make(name, model), f"{name} (chosen by name)"
     raise ConfigError(f"unknown provider {name!r}: choose one of {', '.join(PROVIDER_NAMES)}")
+
+
+def cloud_bound(name: str) -> str | None:
+    """The cloud provider ``name`` resolves to (``auto`` -> gemini when a key is set), or None; never calls out."""
+    resolved = ("gemini" if env_gemini_key() else None) if name == "auto" else name
+    return resolved if resolved in CLOUD_PROVIDERS else None
 
 
 def get_provider(name: str, model: str | None = None) -> Provider:
@@ -54,4 +61,4 @@ def _make(name: str, model: str | None) -> Provider:
     return OfflineProvider()
 
 
-__all__ = ["PROVIDER_NAMES", "Prompt", "Provider", "choose_provider", "get_provider"]
+__all__ = ["CLOUD_PROVIDERS", "PROVIDER_NAMES", "Prompt", "Provider", "choose_provider", "cloud_bound", "get_provider"]

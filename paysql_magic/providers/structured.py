@@ -70,5 +70,7 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def sql_of_reply(text: str) -> str:
-    """The SQL in any provider's reply: a structured reply's ``sql``, else a fenced block or SQL in prose."""
-    return extract_sql(read_reply(text))
+    """The SQL in any provider's reply: a structured reply's ``sql`` exactly as sent (the guard judges all of it),
+    else a fenced block or SQL in prose."""
+    sql = read_reply(text)
+    return sql.rstrip(";").strip() if sql is not text else extract_sql(text)
