@@ -100,15 +100,19 @@ def demo(args: argparse.Namespace) -> int:
 def ask(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from paysql_magic import core
+    from paysql_magic import core, egress
     from paysql_magic.connection import engine_for
     from paysql_magic.export import check_path, export
-    from paysql_magic.settings import Settings, current_user
+    from paysql_magic.providers import cloud_bound
+    from paysql_magic.settings import Settings, current_user, env_allow_cloud
 
     export_path = check_path(args.export) if args.export else None
     url = args.database_url or _demo_url(args.data_dir)
     settings = Settings(provider=args.provider, model=args.model, user_name=current_user(), notebook="paysql ask")
-    result = core.ask(args.question, engine_for(url), settings)
+    engine = engine_for(url)
+    if notice := egress.cloud_consent(cloud_bound(settings.provider), engine, env_allow_cloud()):
+        print(notice)
+    result = core.ask(args.question, engine, settings)
     print(f"-- ask: {result.question}")
     print(f"-- provider: {result.provider_choice or result.provider}, model {result.model}")
     print(result.sql)

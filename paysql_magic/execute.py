@@ -27,8 +27,9 @@ PostgreSQL driver, which decodes the binary rows into Arrow in C++. It uses its 
 URL, opened for the call and closed after it (so locks and settings die with the session), started with
 ``default_transaction_read_only=on``, the same ``statement_timeout`` and the executor session's TimeZone; the
 driver sends the COPY through the extended protocol, so it is one statement or nothing. ``fast=None`` (default)
-tries it when ``max_rows`` is None or at least ``FAST_PATH_MIN_ROWS`` (10,000); ``fast=True`` always, ``fast=False``
-never. It falls back to streaming when the driver is missing or cannot connect, when a column type is not in the
+tries it when the row cap allows ``FAST_PATH_MIN_ROWS`` (10,000) rows or more and the planner expects that many
+(a plain ``EXPLAIN`` in a savepoint: nothing runs); ``fast=True`` always, ``fast=False`` never.
+It falls back to streaming when the driver is missing or cannot connect, when a column type is not in the
 map below (interval, json, arrays, "char" ...), with ``exact_decimal``, and when the statement cannot sit in a
 subquery (SHOW, EXPLAIN: a syntax error of the wrapper). Measured on the 1M-row demo (2 cores, best of 3,
 ``benchmarks/fetch.py``): streaming 5 ms / 32 ms / 183 ms / 3.9 s for 1k / 10k / 50k / 1M rows, the fast path
@@ -116,7 +117,7 @@ def run_query(
         try:
             _begin_read_only(raw, timeout_s)
             columns = _describe(raw, sql)
-            if _fast_path_fits(columns, max_rows, exact_decimal, fast):
+            if _fast_path_fits(columns, exact_decimal) and _fast_wanted(raw, sql, max_rows, fast):
                 table, elapsed_ms = _fetch_fast(engine, raw, sql, columns, limit, timeout_s)
             if table is None:
                 start = perf_counter()
@@ -143,14 +144,37 @@ def _timeout_message(timeout_s: float) -> str:
     return f"query cancelled after {timeout_s:g} s statement timeout"
 
 
-def _fast_path_fits(columns: list[_Column], max_rows: int | None, exact_decimal: bool, fast: bool | None) -> bool:
-    """Asked for (or a cap large enough to pay for a connection), and every column of a type the fast path maps."""
-    if fast is None:
-        fast = max_rows is None or max_rows >= FAST_PATH_MIN_ROWS
-    if not fast or not fetch.available():
+def _fast_path_fits(columns: list[_Column], exact_decimal: bool) -> bool:
+    """The driver is there and every column is of a type the fast path maps."""
+    if not fetch.available():
         return False
     oids = _FAST_OIDS - {pg_types["numeric"].oid} if exact_decimal else _FAST_OIDS
     return all(column.oid in oids for column in columns)
+
+
+def _fast_wanted(raw: psycopg.Connection, sql: str, max_rows: int | None, fast: bool | None) -> bool:
+    """Asked for, or a large result allowed by the cap and expected by the planner (worth a second connection)."""
+    if fast is not None:
+        return fast
+    if max_rows is not None and max_rows < FAST_PATH_MIN_ROWS:
+        return False
+    return _estimated_rows(raw, sql) >= FAST_PATH_MIN_ROWS
+
+
+def _estimated_rows(raw: psycopg.Connection, sql: str) -> float:
+    """The planner's row estimate (plain EXPLAIN, extended protocol, in a savepoint: a statement EXPLAIN cannot
+    take, such as SHOW, leaves the transaction usable and counts as small)."""
+    with raw.cursor() as cur:
+        cur.execute("SAVEPOINT paysql_estimate")
+        try:
+            ((plan,),) = list(cur.stream(f"EXPLAIN (FORMAT JSON) {sql}"))
+        except psycopg.errors.QueryCanceled:
+            raise
+        except psycopg.Error:
+            cur.execute("ROLLBACK TO SAVEPOINT paysql_estimate")
+            return 0.0
+        cur.execute("RELEASE SAVEPOINT paysql_estimate")
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _fetch_fast(

@@ -26,7 +26,7 @@ from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
 from paysql_magic.explain import explain
 from paysql_magic.export import check_path, export
 from paysql_magic.providers import cloud_bound, get_provider
-from paysql_magic.settings import Settings, current_user, env_allow_cloud, env_database_url
+from paysql_magic.settings import DEFAULT_MAX_ROWS, Settings, current_user, env_allow_cloud, env_database_url
 from paysql_magic.waiting import waiting
 
 ASK_COMMENT = "-- ask:"
@@ -48,7 +48,9 @@ class Ask(Magics):
         "auto", help="auto (Gemini with a key, else a running Ollama, else offline), gemini, ollama or offline."
     ).tag(config=True)
     model = Unicode(None, allow_none=True, help="Model name for the provider.").tag(config=True)
-    max_rows = Int(1000, help="Row cap added to queries without LIMIT, and the most rows fetched.").tag(config=True)
+    max_rows = Int(
+        DEFAULT_MAX_ROWS, help="Row cap: the LIMIT added to queries without one, and the most rows fetched."
+    ).tag(config=True)
     timeout = Float(30.0, help="Statement timeout in seconds.").tag(config=True)
     exact_decimal = Bool(False, help="Keep numeric columns as exact decimal.Decimal.").tag(config=True)
     allow_superuser = Bool(False, help="Allow generated SQL on a superuser connection.").tag(config=True)

@@ -19,13 +19,16 @@ ALLOW_CLOUD_ENV = "PAYSQL_ALLOW_CLOUD"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
+DEFAULT_MAX_ROWS = 100_000  # the row cap of a DataFrame (and the LIMIT added to a query without one)
+
+
 @dataclass(frozen=True)
 class Settings:
     """How one question or query is answered. URLs may hold passwords, so they stay out of ``repr``."""
 
     provider: str = "auto"
     model: str | None = None
-    max_rows: int | None = 1000
+    max_rows: int | None = DEFAULT_MAX_ROWS
     timeout_s: float = 30.0
     exact_decimal: bool = False
     allow_superuser: bool = False

@@ -4,6 +4,7 @@ and the explicit consent a non-demo database needs before its schema goes to Gem
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -174,3 +175,21 @@ def test_no_request_carries_result_rows_or_personal_values(gemini, admin_engine)
     assert not [v for v in volumes if any(v in body for body in bodies)]
     assert all("full_name" in body for body in bodies)  # the schema itself did go
     assert any('for type integer: \\"...\\"' in body for body in bodies)  # the repair's error, value cut
+
+
+def test_paysql_ask_needs_consent_before_a_non_demo_schema_goes_to_gemini(reader_url, monkeypatch):
+    """The shell command keeps the notebook's rule: Gemini on a non-demo database only with PAYSQL_ALLOW_CLOUD."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PAYSQL_ALLOW_CLOUD"}
+    env.update(GEMINI_API_KEY="fake-key-for-consent", GEMINI_BASE_URL="http://127.0.0.1:9")
+    url = reader_url.replace("/payments?", "/postgres?")  # same server, a database that is not the demo
+    proc = subprocess.run(
+        [sys.executable, "-m", "paysql_magic.cli", "ask", "Сколько транзакций было сегодня?", "--provider", "gemini",
+         "--database-url", url],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "PAYSQL_ALLOW_CLOUD" in proc.stderr or "allow_cloud" in proc.stderr
+    assert "fake-key-for-consent" not in proc.stdout + proc.stderr

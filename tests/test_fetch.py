@@ -143,29 +143,40 @@ def test_several_statements_are_refused_before_the_fast_path(reader_engine, admi
     assert _server_state(admin_engine) == before
 
 
+def test_small_results_stream_and_large_ones_take_the_fast_path(reader_engine, path_used):
+    """With no cap, the planner's estimate decides: a one-row aggregate streams, 20,000 rows take the fast path."""
+    run_query(reader_engine, "SELECT count(*) AS n FROM transactions", max_rows=None)
+    assert path_used == []
+    assert run_query(reader_engine, "SELECT * FROM transactions", max_rows=None).row_count > 10_000
+    assert len(path_used) == 1
+    assert run_query(reader_engine, "SHOW TimeZone", max_rows=None).frame.iloc[0, 0] == "Asia/Almaty"
+
+
 def test_the_statement_timeout_applies_on_the_fast_path(reader_engine, path_used):
     with pytest.raises(QueryTimeout, match=r"^query cancelled after 1\.5 s statement timeout$"):
-        run_query(reader_engine, "SELECT 1 AS one FROM pg_sleep(60)", timeout_s=1.5, max_rows=None)
+        run_query(reader_engine, "SELECT 1 AS one FROM pg_sleep(60)", timeout_s=1.5, max_rows=None, fast=True)
     assert len(path_used) == 1
 
 
 def test_the_fast_path_runs_read_only(admin_engine, path_used):
     before = _server_state(admin_engine)
     with pytest.raises(ExecutionError, match="in a read-only transaction"):
-        run_query(admin_engine, "SELECT lo_from_bytea(0, 'x')::int8 AS lo", max_rows=None, allow_superuser=True)
+        run_query(
+            admin_engine, "SELECT lo_from_bytea(0, 'x')::int8 AS lo", max_rows=None, allow_superuser=True, fast=True
+        )
     assert len(path_used) == 1
     assert _server_state(admin_engine) == before
 
 
 def test_a_runtime_error_on_the_fast_path_is_one_line(reader_engine, path_used):
     with pytest.raises(ExecutionError) as error:
-        run_query(reader_engine, "SELECT 1 / (g - 1) AS x FROM generate_series(1, 2) AS g", max_rows=None)
+        run_query(reader_engine, "SELECT 1 / (g - 1) AS x FROM generate_series(1, 2) AS g", max_rows=None, fast=True)
     assert str(error.value) == "division by zero"
     assert len(path_used) == 1
 
 
 def test_nothing_outlives_a_fast_path_query(reader_engine, admin_engine, path_used):
-    result = run_query(reader_engine, "SELECT pg_try_advisory_lock(42) AS got", max_rows=None)
+    result = run_query(reader_engine, "SELECT pg_try_advisory_lock(42) AS got", max_rows=None, fast=True)
     assert result.frame["got"].tolist() == [True]
     assert len(path_used) == 1
     for _ in range(50):  # the closed session's backend exits right after the client leaves

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from paysql_magic import examples
 from paysql_magic.connection import engine_for
+from paysql_magic.settings import DEFAULT_MAX_ROWS
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +191,7 @@ def test_config_sets_defaults(shell, run):
         assert result.success
         assert len(shell.user_ns["few"]) == 3
     finally:
-        shell.run_line_magic("config", "Ask.max_rows = 1000")
+        shell.run_line_magic("config", f"Ask.max_rows = {DEFAULT_MAX_ROWS}")
 
 
 def test_cached_rerun_inserts_no_cell_and_fresh_does(shell, run, admin_engine, capsys):
