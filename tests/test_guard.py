@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -318,6 +319,10 @@ def test_random_sqlglot_trees_never_crash_and_denied_calls_never_pass(tree):
     if guarded is None:
         return
     assert check(guarded.sql).sql == guarded.sql  # what runs passes the guard again, unchanged
+    statements = sqlglot.parse(guarded.sql, dialect="postgres")
+    assert len(statements) == 1 and isinstance(statements[0], exp.Query)  # one read-only query, nothing else
+    pretty = statements[0].sql(dialect="postgres", pretty=True)
+    assert sqlglot.parse_one(pretty, dialect="postgres") == statements[0]  # round trip: same tree
     assert not any(re.search(rf"\b{name}\s*\(", sql, re.IGNORECASE) for name in DENIED_FUNCTIONS)
     assert not re.search(r"\b(pg_authid|pg_stat_activity|DELETE|UPDATE|INSERT|FOR SHARE)\b", guarded.sql)
 
