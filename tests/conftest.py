@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 from sqlalchemy import Engine, create_engine
 
 from paysql_magic.demo import DemoDatabase, prepare_database, start_demo, stop_demo
@@ -63,3 +64,11 @@ def reader_engine(reader_url: str) -> Iterator[Engine]:
     engine = create_engine(reader_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shell() -> InteractiveShell:
+    """A real IPython InteractiveShell with the extension loaded, shared by the magic tests."""
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "paysql_magic")
+    return ip

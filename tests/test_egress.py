@@ -38,12 +38,11 @@ def gemini() -> Iterator[Loopback]:
 
 
 @pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "paysql_magic")
-    yield ip
-    ip.run_line_magic("config", "Ask.sample_values = 'all'")
-    ip.run_line_magic("config", "Ask.allow_cloud = False")
+def shell(shell: InteractiveShell) -> Iterator[InteractiveShell]:
+    """The session's shell; the egress settings these tests change are put back afterwards."""
+    yield shell
+    shell.run_line_magic("config", "Ask.sample_values = 'all'")
+    shell.run_line_magic("config", "Ask.allow_cloud = False")
 
 
 @pytest.fixture

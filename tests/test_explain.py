@@ -185,13 +185,6 @@ def test_gemini_explains_with_plain_text(gemini_server: Loopback, monkeypatch: p
 
 
 # the magic ------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "paysql_magic")
-    return ip
-
-
 @pytest.fixture
 def run(shell: InteractiveShell, reader_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PAYSQL_DATABASE_URL", reader_url)

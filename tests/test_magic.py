@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from sqlalchemy import text
 
 from paysql_magic import examples
 from paysql_magic.connection import engine_for
 from paysql_magic.settings import DEFAULT_MAX_ROWS
-
-
-@pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "paysql_magic")
-    ip.run_line_magic("config", "Ask.insert_cell = True")
-    return ip
 
 
 @pytest.fixture

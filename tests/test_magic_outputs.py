@@ -9,7 +9,6 @@ import sys
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from sqlalchemy import text
 
@@ -17,13 +16,6 @@ from paysql_magic import monitor
 
 READERS = {"csv": lambda p: pd.read_csv(p, parse_dates=["day"]), "xlsx": pd.read_excel, "parquet": pd.read_parquet}
 DAILY = "%%ask -o daily {options}\nDaily volume for the last 30 days"
-
-
-@pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "paysql_magic")
-    return ip
 
 
 @pytest.fixture
