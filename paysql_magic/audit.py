@@ -16,6 +16,7 @@ from paysql_magic.connection import create_if_missing, first_line
 from paysql_magic.settings import env_audit_fallback
 
 AUDIT_TABLE = "query_audit_log"
+SOURCES = "('ask', 'edited', 'api', 'eval', 'check')"  # the notebook, reviewed SQL, HTTP API, evaluation, alerts
 
 AUDIT_DDL = f"""
 CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     created_at timestamptz NOT NULL DEFAULT now(),
     db_user text NOT NULL DEFAULT session_user,
     user_name text,
-    source text NOT NULL CHECK (source IN ('ask', 'edited', 'api', 'eval')),
+    source text NOT NULL CONSTRAINT query_audit_log_source_check CHECK (source IN {SOURCES}),
     question text,
     generated_sql text,
     executed_sql text,
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     notebook text,
     schema_hash text,
     prev_hash text,
-    row_hash text
+    row_hash text,
+    parent_call_id uuid
 )
 """
 
@@ -50,11 +52,13 @@ CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
 HASH_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION public.paysql_audit_hash(r public.{AUDIT_TABLE}) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT encode(sha256(convert_to(coalesce(r.prev_hash, '') || jsonb_build_array(
+    SELECT encode(sha256(convert_to(coalesce(r.prev_hash, '') || (jsonb_build_array(
         r.id, r.call_id, to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), r.db_user,
         r.user_name, r.source, r.question, r.generated_sql, r.executed_sql, r.provider, r.model, r.status,
         r.success, r.error, r.attempts, r.cached, r.row_count, r.llm_time_ms, r.execution_time_ms, r.notebook,
-        r.schema_hash)::text, 'UTF8')), 'hex')
+        r.schema_hash) || CASE WHEN r.parent_call_id IS NULL THEN '[]'::jsonb
+                               ELSE jsonb_build_array(r.parent_call_id) END  -- rows without one hash as before
+        )::text, 'UTF8')), 'hex')
 $$
 """
 
@@ -77,7 +81,11 @@ CREATE TRIGGER paysql_audit_chain BEFORE INSERT ON {AUDIT_TABLE}
     FOR EACH ROW EXECUTE FUNCTION public.paysql_audit_chain()
 """
 
-UPGRADE = f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN IF NOT EXISTS prev_hash text, ADD COLUMN IF NOT EXISTS row_hash text"
+UPGRADE = (
+    f"ALTER TABLE {AUDIT_TABLE} ADD COLUMN IF NOT EXISTS prev_hash text, ADD COLUMN IF NOT EXISTS row_hash text, "
+    "ADD COLUMN IF NOT EXISTS parent_call_id uuid, DROP CONSTRAINT IF EXISTS query_audit_log_source_check, "
+    f"ADD CONSTRAINT query_audit_log_source_check CHECK (source IN {SOURCES})"
+)
 
 AUDIT_COMMENT = (
     f"COMMENT ON TABLE {AUDIT_TABLE} IS "
@@ -111,6 +119,7 @@ class AuditRecord:
     user_name: str | None = None
     notebook: str | None = None
     schema_hash: str | None = None
+    parent_call_id: str | None = None  # a follow-up: the call whose answer it refines
     call_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -122,10 +131,10 @@ _INSERT = text(
     f"""
     INSERT INTO {AUDIT_TABLE} (call_id, user_name, source, question, generated_sql, executed_sql,
         provider, model, status, success, error, attempts, cached, row_count, llm_time_ms,
-        execution_time_ms, notebook, schema_hash)
+        execution_time_ms, notebook, schema_hash, parent_call_id)
     VALUES (:call_id, :user_name, :source, :question, :generated_sql, :executed_sql,
         :provider, :model, :status, :success, :error, :attempts, :cached, :row_count, :llm_time_ms,
-        :execution_time_ms, :notebook, :schema_hash)
+        :execution_time_ms, :notebook, :schema_hash, :parent_call_id)
     ON CONFLICT (call_id) DO NOTHING
     """
 )
@@ -146,7 +155,14 @@ def _ensure_once(engine: Engine) -> None:
         return
     with engine.begin() as conn:
         create_if_missing(conn, AUDIT_TABLE, ensure_table)
+        if not _has_column(conn, "parent_call_id"):  # a table from an older version: its owner upgrades it
+            ensure_table(conn)
     _ready.add(key)
+
+
+def _has_column(conn: Connection, column: str) -> bool:
+    query = "SELECT 1 FROM information_schema.columns WHERE table_name = :t AND column_name = :c"
+    return conn.execute(text(query), {"t": AUDIT_TABLE, "c": column}).first() is not None
 
 
 def _params(record: AuditRecord) -> dict:

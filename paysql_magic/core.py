@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from time import perf_counter
@@ -16,11 +16,12 @@ from time import perf_counter
 import pandas as pd
 from sqlalchemy import Engine
 
-from paysql_magic import audit, cache, examples, guard, validate
+from paysql_magic import audit, cache, examples, guard, validate, variables
 from paysql_magic import execute as executor
 from paysql_magic.audit import AuditRecord
 from paysql_magic.connection import engine_for, first_line
-from paysql_magic.errors import EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
+from paysql_magic.errors import ConfigError, EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
+from paysql_magic.followup import Previous
 from paysql_magic.prompt import DEFAULT_BUDGET_TOKENS, build_prompt, repair_prompt
 from paysql_magic.providers import Prompt, Provider, choose_provider
 from paysql_magic.providers.structured import sql_of_reply
@@ -166,8 +167,14 @@ def ask(
     execute: bool = True,
     generation: Generation = DEFAULT_GENERATION,
     progress: Progress | None = None,
+    params: Mapping[str, object] | None = None,
+    previous: Previous | None = None,
 ) -> Result:
     """Answer ``question`` on the database behind ``engine`` (``execute=False`` stops after validation).
+
+    ``{name}`` in the question refers to ``params[name]`` (a notebook variable): the SQL gets it only as a
+    literal built from the typed value (see ``variables``). ``previous`` makes the question a follow-up of
+    that answer: the provider refines it, and the audit row links to it.
 
     ``progress(label)`` is a context manager shown around calls to a remote provider (the magic passes
     ``waiting.waiting``: a line that counts the seconds).
@@ -180,18 +187,19 @@ def ask(
     def body(call: _Call) -> Result:
         if not question:
             raise EmptyInput("the question is empty: write it under %%ask, e.g. 'Сколько транзакций было сегодня?'")
+        values = _values(" ".join((*(previous.questions if previous else ()), question)), params or {})
         chosen, choice = (provider, None) if provider else choose_provider(settings.provider, settings.model)
         call.choice = choice
         call.note(provider=chosen.name, model=chosen.model)
         schema = call.timed("schema", introspect, engine, refresh=refresh_schema)
         call.note(schema_hash=schema.hash)
         store = store_engine(engine, settings) if source != "eval" else None
-        key = (question, schema.hash, chosen.name, chosen.model)
+        key = (_cache_text(question, values, previous), schema.hash, chosen.name, chosen.model)
         cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
         if cached is not None:
             call.note(cached=True, attempts=0, generated_sql=cached)
-            return replace(_execute(call, cached, question, run=execute), cached=True)
-        prompt = call.timed("prompt", _prompt, question, schema, store, generation)
+            return replace(_execute(call, variables.bind(cached, values), question, run=execute), cached=True)
+        prompt = call.timed("prompt", _prompt, question, schema, store, generation, previous, values)
         if generation.samples > 1:
             sql, result = _vote(call, chosen, prompt, question, generation.samples, run=execute)
         else:
@@ -206,16 +214,39 @@ def ask(
         question=question,
         user_name=settings.user_name,
         notebook=settings.notebook,
+        parent_call_id=previous.call_id if previous else None,
     )
     return _Call(engine, settings, record, progress).run(body)
 
 
+def _values(question: str, params: Mapping[str, object]) -> dict[str, variables.Value]:
+    """The typed values of the variables the question refers to; ConfigError for one without a value."""
+    missing = [name for name in variables.names(question) if name not in params]
+    if missing:
+        raise ConfigError(f"the question uses {{{missing[0]}}}, but no value was given for {missing[0]!r}")
+    return {name: variables.typed(name, params[name]) for name in variables.names(question)}
+
+
+def _cache_text(question: str, values: Mapping[str, variables.Value], previous: Previous | None) -> str:
+    """What the cache knows a question by: a follow-up by its thread, ``{name}`` by the values it had."""
+    thread = "\n".join((*(previous.questions if previous else ()), question))
+    return f"{thread}\n{variables.fingerprint(values)}" if values else thread
+
+
 def prompt_for(
-    question: str, engine: Engine, settings: Settings = DEFAULT_SETTINGS, generation: Generation = DEFAULT_GENERATION
+    question: str,
+    engine: Engine,
+    settings: Settings = DEFAULT_SETTINGS,
+    generation: Generation = DEFAULT_GENERATION,
+    *,
+    params: Mapping[str, object] | None = None,
+    previous: Previous | None = None,
 ) -> Prompt:
     """Exactly the prompt ``ask`` would send for ``question`` (nothing is sent, nothing audited)."""
+    question = question.strip()
+    values = _values(" ".join((*(previous.questions if previous else ()), question)), params or {})
     schema = introspect(engine)
-    return _prompt(question.strip(), schema, store_engine(engine, settings), generation)
+    return _prompt(question, schema, store_engine(engine, settings), generation, previous, values)
 
 
 def verify(result: Result, engine: Engine, settings: Settings = DEFAULT_SETTINGS) -> None:
@@ -240,7 +271,14 @@ def _quietly(fn, *args):
         return None
 
 
-def _prompt(question: str, schema: Schema, store: Engine | None, generation: Generation) -> Prompt:
+def _prompt(
+    question: str,
+    schema: Schema,
+    store: Engine | None,
+    generation: Generation,
+    previous: Previous | None = None,
+    params: Mapping[str, variables.Value] | None = None,
+) -> Prompt:
     shots = examples.retrieve(question, _quietly(examples.load, store) or [], generation.examples_k) if store else []
     return build_prompt(
         question,
@@ -249,6 +287,8 @@ def _prompt(question: str, schema: Schema, store: Engine | None, generation: Gen
         statuses=generation.statuses,
         examples=shots,
         budget_tokens=generation.budget_tokens,
+        previous=previous,
+        params=params,
     )
 
 
@@ -262,7 +302,7 @@ def _candidate(call: _Call, provider: Provider, prompt: Prompt, question: str, *
         reply = call.timed("llm", provider.generate, prompt)
     call.note(generated_sql=reply, llm_time_ms=(call.record.llm_time_ms or 0) + call.timings_ms["llm"])
     sql = call.timed("extract", sql_of_reply, reply)
-    guarded = call.timed("guard", guard.check, sql, max_rows=call.settings.max_rows)
+    guarded = call.timed("guard", guard.check, variables.bind(sql, prompt.params), max_rows=call.settings.max_rows)
     call.timed("validate", _validate, call, guarded.sql, prompt.schema, question)
     return sql, _run(call, guarded, question, run=run)
 
@@ -338,8 +378,10 @@ def run_sql(
     *,
     question: str | None = None,
     source: str = "edited",
+    params: Mapping[str, object] | None = None,
 ) -> Result:
-    """Run SQL an analyst reviewed or wrote, through the same guard, executor and audit.
+    """Run SQL an analyst reviewed or wrote, through the same guard, executor and audit; ``:name`` in it
+    takes the value ``params[name]`` as a literal (see ``variables``).
 
     SQL run from the reviewed cell (``source="edited"``) with its question becomes a verified example.
     """
@@ -347,7 +389,8 @@ def run_sql(
     def body(call: _Call) -> Result:
         if not sql.strip():
             raise EmptyInput("there is no SQL to run in the cell")
-        result = _execute(call, sql, question)
+        values = {name: variables.typed(name, value) for name, value in (params or {}).items()}
+        result = _execute(call, variables.bind(sql, values), question)
         if source == "edited" and question:
             _quietly(examples.add, store_engine(engine, settings), question, sql, "edited")
         return result

@@ -197,6 +197,8 @@ def _check_tree(tree: exp.Query) -> None:
             raise SqlRefused(f"{_kind(node)} inside {where} is not allowed: the query must only read")
         if isinstance(node, exp.Into):
             raise SqlRefused("SELECT ... INTO creates a table and is not allowed")
+        if isinstance(node, exp.Placeholder):
+            raise SqlRefused(f"the SQL has a parameter (:{node.name or '?'}) with no value")
         if isinstance(node, exp.Lock):
             raise SqlRefused(f"locking clause {node.sql(dialect=_DIALECT)} is not allowed: the query must only read")
         if isinstance(node, exp.Func):

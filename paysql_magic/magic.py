@@ -14,17 +14,18 @@ from datetime import date
 
 import pandas as pd
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Image, display
 from sqlalchemy import Engine
 from traitlets import Bool, Enum, Float, Int, List, Unicode, Union
 
-from paysql_magic import charts, core, egress, monitor
+from paysql_magic import charts, core, egress, monitor, variables
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
 from paysql_magic.explain import explain
 from paysql_magic.export import check_path, export
+from paysql_magic.followup import Previous, is_refinement
 from paysql_magic.providers import cloud_bound, get_provider
 from paysql_magic.settings import DEFAULT_MAX_ROWS, Settings, current_user, env_allow_cloud, env_database_url
 from paysql_magic.waiting import waiting
@@ -87,6 +88,7 @@ class Ask(Magics):
         super().__init__(shell=shell)
         self._default_engine: Engine | None = None
         self.last_result: core.Result | None = None
+        self.thread: Previous | None = None  # what the next follow-up question refines
 
     # connection -----------------------------------------------------------------------------------------
     def _demo_engine(self) -> Engine:
@@ -154,12 +156,17 @@ class Ask(Magics):
     @argument("--explain", action="store_true", help="Explain the SQL after the answer (alone: the last answer).")
     @argument("--plot", action="store_true", help="Chart the answer: a time series as lines, a breakdown as bars.")
     @argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
+    @argument("--followup", action="store_true", help="Refine the previous answer (found by itself for «а теперь…»).")
+    @argument("--new", action="store_true", help="A new question, even if it reads like a follow-up.")
     @line_cell_magic
+    @no_var_expand  # {name} is a notebook variable the magic binds itself, never text pasted into the question
     def ask(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
         """Ask a question in Russian or English; get reviewed SQL and a DataFrame back.
 
         %%ask [options]        the question (or, with --sql, the SQL) in the cell body
         %ask [options] question
+        {name} in a question   the value of the notebook variable name (string, number, date or a list)
+        а теперь только …      a follow-up refines the previous answer ("now by week"; --followup, --new)
         %ask --demo            make the embedded demo database this session's default
         %ask --verify          vouch for the last answer: it becomes a verified example
         %ask --explain         explain the SQL of the last answer
@@ -181,13 +188,18 @@ class Ask(Magics):
         if not text.strip() and (args.demo or args.conn) and cell is None:
             self._make_default(engine)
             return None
+        previous = self._previous(text, args)
         with egress.sample_values(egress.sample_policy(self.sample_values)):
             if args.show_prompt:
-                print(core.prompt_for(text, engine, settings, self._generation(args)).text)
+                thread = " ".join((*(previous.questions if previous else ()), text))
+                params = variables.resolve(thread, self.shell.user_ns)
+                generation = self._generation(args)
+                print(core.prompt_for(text, engine, settings, generation, params=params, previous=previous).text)
                 return None
-            result = self._answer(text, engine, settings, args)
+            result = self._answer(text, engine, settings, args, previous)
         self.last_result = result
-        self._show(result, args, reviewed=args.sql)
+        self._follow(result, args, previous)
+        self._show(result, args, reviewed=args.sql, previous=previous)
         if result.frame is not None and (args.plot or self.autoplot):
             _plot(result, explicit=args.plot)
         if result.frame is not None and export_path is not None:
@@ -198,8 +210,31 @@ class Ask(Magics):
             self.shell.user_ns[args.output] = result.frame
         return result.frame
 
-    def _answer(self, text: str, engine: Engine, settings: Settings, args) -> core.Result:
+    def _previous(self, text: str, args) -> Previous | None:
+        """The answer this question refines: with --followup, or when it reads as a refinement (not with --new)."""
+        if args.followup and self.thread is None:
+            raise EmptyInput("nothing to follow up: ask a question with %%ask first")
+        if args.sql or args.new or self.thread is None:
+            return None
+        return self.thread if args.followup or is_refinement(text) else None
+
+    def _follow(self, result: core.Result, args, previous: Previous | None) -> None:
+        """Remember the answer for the next follow-up (reviewed SQL for its question replaces the answer's SQL)."""
+        if not args.sql:
+            question = result.question or ""
+            self.thread = (
+                previous.then(question, result.sql, result.call_id)
+                if previous
+                else Previous((question,), result.sql, result.call_id)
+            )
+        elif self.thread is not None and result.question == self.thread.questions[-1]:
+            self.thread = Previous(self.thread.questions, result.sql, result.call_id)
+
+    def _answer(
+        self, text: str, engine: Engine, settings: Settings, args, previous: Previous | None = None
+    ) -> core.Result:
         """Run the reviewed SQL, or answer the question (after consent when it goes to a cloud provider)."""
+        namespace = self.shell.user_ns
         if not args.sql:
             allowed = self.allow_cloud or env_allow_cloud()
             notice = egress.cloud_consent(cloud_bound(settings.provider), engine, allowed)
@@ -208,8 +243,10 @@ class Ask(Magics):
         try:
             if args.sql:
                 question, sql = _split_ask_comment(text)
-                result = core.run_sql(sql, engine, settings, question=question)
+                params = {name: namespace[name] for name in variables.parameters(sql) if name in namespace}
+                result = core.run_sql(sql, engine, settings, question=question, params=params)
             else:
+                thread = " ".join((*(previous.questions if previous else ()), text))
                 result = core.ask(
                     text,
                     engine,
@@ -218,6 +255,8 @@ class Ask(Magics):
                     execute=not args.no_run,
                     generation=self._generation(args),
                     progress=waiting,
+                    params=variables.resolve(thread, namespace),
+                    previous=previous,
                 )
         except KeyboardInterrupt:  # the core has audited the call as cancelled
             raise Cancelled("cancelled: the query was interrupted and rolled back; the audit row says so") from None
@@ -272,8 +311,10 @@ class Ask(Magics):
         for line in textwrap.wrap(text, width=100):
             print(f"-- {line}")
 
-    def _show(self, result: core.Result, args, *, reviewed: bool) -> None:
+    def _show(self, result: core.Result, args, *, reviewed: bool, previous: Previous | None = None) -> None:
         if not reviewed:
+            if previous is not None:
+                print(f"-- follows up: {' -> '.join(previous.questions)}")
             print(f"{ASK_COMMENT} {result.question}")
             print(
                 f"-- provider: {result.provider_choice or result.provider}, model {result.model}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +15,11 @@ from zoneinfo import ZoneInfo
 
 from paysql_magic.egress import restrict
 from paysql_magic.examples import Example, tokens
+from paysql_magic.followup import Previous
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.structured import REPLY_INSTRUCTIONS
 from paysql_magic.schema import Schema, Table
+from paysql_magic.variables import Value, as_parameters, describe
 
 DEFAULT_BUDGET_TOKENS = 6000
 
@@ -125,6 +128,28 @@ def _examples_text(examples: list[Example]) -> str:
     return f"Verified examples:\n{shots}\n\n"
 
 
+def _previous_text(previous: Previous | None) -> str:
+    if previous is None:
+        return ""
+    asked = "\n".join(f"- {q}" for q in previous.questions)
+    return (
+        f"The question follows up the previous answer. Earlier questions, first to last:\n{asked}\n"
+        f"The SQL that answered them:\n```sql\n{previous.sql.strip()}\n```\n"
+        "Apply the change the new question asks for to that query and keep everything else (measures, filters,\n"
+        "period, grouping, order, limit) unless the new question changes it.\n\n"
+    )
+
+
+def _params_text(params: Mapping[str, Value]) -> str:
+    if not params:
+        return ""
+    return (
+        "Parameters: the question refers to notebook variables as :name. Write :name in the SQL where the value\n"
+        "belongs (a list as column = ANY(:name)) and never copy a value into the SQL. Their kinds and values:\n"
+        f"{describe(params)}\n\n"
+    )
+
+
 def build_prompt(
     question: str,
     schema: Schema,
@@ -134,19 +159,28 @@ def build_prompt(
     statuses: str = "all",
     examples: list[Example] | None = None,
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+    previous: Previous | None = None,
+    params: Mapping[str, Value] | None = None,
 ) -> Prompt:
-    """Everything a provider needs to answer ``question`` against ``schema``, within ``budget_tokens``."""
+    """Everything a provider needs to answer ``question`` against ``schema``, within ``budget_tokens``; a
+    follow-up carries the answer it refines, and ``{name}`` references become the parameters ``params``."""
+    params = params or {}
     today = (now or datetime.now(ZoneInfo(schema.timezone))).date()
     head = (
         f"{INSTRUCTIONS}\n\n"
         f"Today is {today.isoformat()} in the database time zone {schema.timezone}.\n\n"
         f"Business conventions:\n{load_glossary(glossary, statuses)}\n\n"
     )
-    tail = f"{_examples_text(examples or [])}{REPLY_FORMAT}\n\nQuestion: {question}\n"
+    tail = (
+        f"{_examples_text(examples or [])}{REPLY_FORMAT}\n\n{_previous_text(previous)}{_params_text(params)}"
+        f"Question: {as_parameters(question)}\n"
+    )
     room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
     shown = restrict(schema)  # sample values only where Ask.sample_values permits them
-    ddl = replace(shown, tables=tuple(select_tables(question, shown, room))).to_ddl()
-    return Prompt(question=question, schema=schema, text=f"{head}Schema:\n{ddl}\n\n{tail}")
+    topic = " ".join((*(previous.questions if previous else ()), question))
+    ddl = replace(shown, tables=tuple(select_tables(topic, shown, room))).to_ddl()
+    text = f"{head}Schema:\n{ddl}\n\n{tail}"
+    return Prompt(question=question, schema=schema, text=text, previous=previous, params=params)
 
 
 # data values PostgreSQL quotes in errors: invalid input syntax for type integer: "<a customer's name>", Key (k)=(v)

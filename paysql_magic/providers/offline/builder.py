@@ -194,7 +194,8 @@ def build(intent: Intent) -> exp.Select:
     select = query.from_(select)
     where = [_condition(query, f) for f in intent.filters if f.field not in GROUP_THRESHOLDS]
     if intent.window is not None:
-        where.extend(window_conditions(intent.window, query.time()))
+        today = exp.cast(exp.Placeholder(this=intent.today), "date") if intent.today else None
+        where.extend(window_conditions(intent.window, query.time(), today))
     if where:
         select = select.where(exp.and_(*where))
     having = [_condition(query, f) for f in intent.filters if f.field in GROUP_THRESHOLDS]

@@ -216,7 +216,29 @@ def _month_bounds(window: Window) -> tuple[exp.Expression, exp.Expression | None
     return start, _month_start(month_to, days=day_to) if day_to else _month_start(month_to, months=1)
 
 
-def window_conditions(window: Window, column: exp.Expression) -> list[exp.Expression]:
-    """``column`` (a timestamptz or date) inside the window: one or two comparisons."""
+def window_conditions(
+    window: Window, column: exp.Expression, today: exp.Expression | None = None
+) -> list[exp.Expression]:
+    """``column`` (a timestamptz or date) inside the window: one or two comparisons.
+
+    ``today`` (a date expression, e.g. a notebook variable's parameter) moves the window to end on that day
+    instead of current_date: "today", "yesterday" and "last 30 days" are then relative to it.
+    """
     start, end = _bounds(window)
+    if today is not None:
+        start, end = (_as_of(bound, today) if bound is not None else None for bound in (start, end))
+        end = end if end is not None else exp.Add(this=today.copy(), expression=exp.Literal.number(1))
     return [column.copy() >= start] + ([] if end is None else [column.copy() < end])
+
+
+def _as_of(bound: exp.Expression, today: exp.Expression) -> exp.Expression:
+    """``bound`` with current_date read as ``today`` (and now as the end of that day)."""
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.CurrentDate):
+            return today.copy()
+        if isinstance(node, exp.CurrentTimestamp):
+            return exp.cast(exp.Add(this=today.copy(), expression=exp.Literal.number(1)), "timestamptz")
+        return node
+
+    return bound.transform(swap)

@@ -94,3 +94,4 @@ class Intent:
     order: tuple[Order, ...] = field(default_factory=tuple)
     limit: int | None = None
     listing: bool = False  # individual transactions rather than aggregates
+    today: str | None = None  # the date parameter the window ends on (a notebook variable); None: current_date

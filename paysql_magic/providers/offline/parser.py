@@ -14,6 +14,7 @@ from paysql_magic.providers.offline.intent import SERIES, Intent, Order
 from paysql_magic.providers.offline.matcher import Item, Matcher
 from paysql_magic.providers.offline.measures import measures
 from paysql_magic.providers.offline.reading import Reading, Slots
+from paysql_magic.providers.offline.refine import Change, refine
 from paysql_magic.providers.offline.resolve import resolve
 
 
@@ -49,6 +50,32 @@ class Parser:
             listing=listed is not None,
         )
         return resolve(intent, r)
+
+    def refine(self, base: Intent, change: str) -> Intent:
+        """``base`` with the change a follow-up asks for: a filter, a time window, a breakdown, a measure, a
+        top N («только по Алматы», "same for last month", "now by week", «топ 3»)."""
+        items = self._matcher.items(change)
+        _refuse(items)
+        r = Reading([item for item in items if item.kind not in ("filler", "unknown")])
+        s = Slots()
+        breakdowns.top(r, s)
+        window = find_window(r.items, r.used)
+        found = filters.codes(r) + filters.thresholds(r)
+        share = filters.share(r)
+        found += filters.values(r)
+        breakdowns.dimensions(r, s)
+        if share is not None or any(item.kind in _MEASURE_KINDS for item in r.items):
+            measures(r, s, share, found)
+        if leftover := r.free(("number", "month")):
+            raise Declined(f"it could not tell what «{r.items[leftover[0]].text}» refers to")
+        if not (window or found or s.dimensions or s.measures or s.limit):
+            raise Declined(
+                "it found no change to apply to the previous question (a filter, period, breakdown or top N)"
+            )
+        return refine(base, Change(tuple(found), window, tuple(dict.fromkeys(s.dimensions)), tuple(s.measures), s))
+
+
+_MEASURE_KINDS = ("how_many", "unique", "how_much", "measure", "sup", "share", "share_of")
 
 
 def _refuse(items: list[Item]) -> None:

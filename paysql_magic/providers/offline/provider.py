@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 from functools import cache
 
 from paysql_magic.errors import Declined
+from paysql_magic.followup import change
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline.builder import to_sql
+from paysql_magic.providers.offline.intent import Window
 from paysql_magic.providers.offline.parser import Parser
+from paysql_magic.variables import REFERENCE, Value
 
 HELP = """\
 The offline provider understands questions built from:
@@ -41,9 +49,55 @@ class OfflineProvider:
     model = "offline-parser-1"
 
     def generate(self, prompt: Prompt) -> str:
-        """The SQL for the question; raises Declined, saying what it understands, when it cannot parse it."""
+        """The SQL for the question (a follow-up: the previous questions' intent with the change applied);
+        raises Declined, saying what it understands, when it cannot parse it."""
+        first, *changes = [*prompt.previous.questions, prompt.question] if prompt.previous else [prompt.question]
+        today: str | None = None
         try:
-            intent = _parser().parse(prompt.question)
+            question, today = _with_values(first, prompt.params, today)
+            intent = _parser().parse(question)
+            for refinement in changes:
+                question, today = _with_values(change(refinement), prompt.params, today)
+                intent = _parser().refine(intent, question)
         except Declined as error:
             raise Declined(f"The offline provider cannot answer this question: {error}.\n{HELP}") from None
+        if today is not None:
+            intent = replace(intent, today=today, window=intent.window or Window("today"))
         return to_sql(intent)
+
+
+_AS_OF = re.compile(r"(?:\b(?:по\s+состоянию\s+на|на|за|as\s+of|as\s+at|on|for)\s+)?$", re.IGNORECASE)
+
+
+def _with_values(question: str, params: Mapping[str, Value], today: str | None) -> tuple[str, str | None]:
+    """The question with its notebook variables read: a date becomes the day «today» stands for (the builder
+    writes its parameter), other values are written in (the parser only accepts values it knows)."""
+    parts: list[str] = []
+    last = 0
+    for match in REFERENCE.finditer(question):
+        parts.append(question[last : match.start()])
+        value = params[match[1]]
+        if isinstance(value, date):
+            if today is not None and today != match[1]:
+                raise Declined("it uses two dates, and a period between them needs a language model")
+            today = match[1]
+            parts[-1] = _AS_OF.sub("", parts[-1])
+        else:
+            parts.append(
+                ", ".join(_text(match[1], v) for v in value) if isinstance(value, tuple) else _text(match[1], value)
+            )
+        last = match.end()
+    parts.append(question[last:])
+    return " ".join("".join(parts).split()), today
+
+
+def _text(name: str, value: object) -> str:
+    """A value as a word of the question; a string must read as a name (a city, a currency, a category)."""
+    if isinstance(value, float | Decimal) and value == int(value):
+        return str(int(value))
+    if isinstance(value, str) and not _NAME.fullmatch(value):
+        raise Declined(f"{{{name}}} holds {value!r}, which is not a value it knows (a city, currency, category ...)")
+    return str(value)
+
+
+_NAME = re.compile(r"[\w .&-]+")
