@@ -22,6 +22,9 @@ _OPENER = re.compile(rf"^\s*(?:(?:{'|'.join(_OPENERS)})\b[\s,:;-]*)+", re.IGNORE
 _CHANGES = re.compile(
     r"^\s*(?:только|лишь|без|кроме|исключая|only|just|excluding|except|without|by|per)\b", re.IGNORECASE
 )
+_FRAGMENT = re.compile(
+    r"^\s*(?:(?:топ|top)\s+\d+|(?:по|by|per)\s+\w+)\s*[?.!]*\s*$", re.IGNORECASE
+)  # «топ 3», «по неделям»
 _INSTEAD = re.compile(r"\b(?:instead|вместо\s+этого)\s*[?.!]*\s*$", re.IGNORECASE)
 
 
@@ -40,7 +43,9 @@ class Previous:
 
 def is_refinement(question: str) -> bool:
     """Whether ``question`` reads as a change to the previous one rather than a question of its own."""
-    return bool(_OPENER.match(question) or _CHANGES.match(question) or _INSTEAD.search(question))
+    return bool(
+        _OPENER.match(question) or _CHANGES.match(question) or _FRAGMENT.match(question) or _INSTEAD.search(question)
+    )
 
 
 def change(question: str) -> str:
