@@ -303,13 +303,15 @@ def _candidate(call: _Call, provider: Provider, prompt: Prompt, question: str, *
     call.note(generated_sql=reply, llm_time_ms=(call.record.llm_time_ms or 0) + call.timings_ms["llm"])
     sql = call.timed("extract", sql_of_reply, reply)
     guarded = call.timed("guard", guard.check, variables.bind(sql, prompt.params), max_rows=call.settings.max_rows)
-    call.timed("validate", _validate, call, guarded.sql, prompt.schema, question)
+    call.timed("validate", _validate, call, guarded.sql, prompt.schema, question, sql)
     return sql, _run(call, guarded, question, run=run)
 
 
-def _validate(call: _Call, sql: str, schema: Schema, question: str) -> None:
+def _validate(call: _Call, sql: str, schema: Schema, question: str, written: str) -> None:
+    """Names and plan of the SQL to run; relative periods in what the provider wrote (before the notebook's
+    values were bound: a date variable is a literal by design)."""
     validate.check_names(sql, schema)
-    validate.check_dates(question, sql)
+    validate.check_dates(question, written)
     validate.explain(call.engine, sql, timeout_s=call.settings.timeout_s, allow_superuser=call.settings.allow_superuser)
 
 

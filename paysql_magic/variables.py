@@ -44,7 +44,7 @@ def resolve(question: str, namespace: Mapping[str, object]) -> dict[str, Value]:
 
 def typed(name: str, value: object) -> Value:
     """``value`` as a parameter value: a scalar, or a tuple of scalars of one kind."""
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         return _scalar(name, value)
     items = tuple(_scalar(name, item) for item in value)
     if not items:
