@@ -49,6 +49,11 @@ def test_quickstart_runs_headless_without_errors(demo_env, tmp_path):
     assert "total_transactions" in questions["Сколько всего транзакций в базе?"]
     assert "merchant_name" in questions["Топ 10 мерчантов по объему транзакций"]
     assert "mcc_category" in questions["Top 5 MCC categories by volume today"]
+    assert "-- follows up: Daily volume for the last 30 days -> now by week" in questions["а теперь только по Алматы"]
+    assert "'Almaty'" in questions["а теперь только по Алматы"] and "week" in questions["а теперь только по Алматы"]
+    assert (
+        "IN ('Almaty', 'Astana')" in questions["Топ {top_n} мерчантов по объему за последние 7 дней в городах {cities}"]
+    )
     csv = (tmp_path / "top_merchants.csv").read_text().splitlines()
     assert csv[0] == "merchant_name,total_volume" and len(csv) == 11
     assert len(pd.read_excel(tmp_path / "top_merchants.xlsx")) == 10  # %ask --export
