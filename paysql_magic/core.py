@@ -21,7 +21,7 @@ from paysql_magic import execute as executor
 from paysql_magic.audit import AuditRecord
 from paysql_magic.connection import engine_for, first_line
 from paysql_magic.errors import ConfigError, EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
-from paysql_magic.followup import Previous
+from paysql_magic.followup import Previous, is_refinement
 from paysql_magic.prompt import DEFAULT_BUDGET_TOKENS, build_prompt, repair_prompt
 from paysql_magic.providers import Prompt, Provider, choose_provider
 from paysql_magic.providers.structured import sql_of_reply
@@ -393,7 +393,7 @@ def run_sql(
             raise EmptyInput("there is no SQL to run in the cell")
         values = {name: variables.typed(name, value) for name, value in (params or {}).items()}
         result = _execute(call, variables.bind(sql, values), question)
-        if source == "edited" and question:
+        if source == "edited" and question and not is_refinement(question):  # a follow-up means little alone
             _quietly(examples.add, store_engine(engine, settings), question, sql, "edited")
         return result
 
