@@ -3,7 +3,9 @@
 ``paysql demo`` starts the embedded database and runs the quickstart notebook; ``paysql ask`` answers one
 question (and exports the answer, for scheduled reports); ``paysql eval`` measures the execution accuracy of a
 provider on a question set; ``paysql audit verify`` checks the audit log's hash chain and ``paysql audit import``
-writes the rows kept in the local fallback file; ``paysql grant-readonly`` prints or applies a least-privilege role.
+writes the rows kept in the local fallback file; ``paysql grant-readonly`` prints or applies a least-privilege role;
+``paysql report`` renders a parameterised notebook to HTML; ``paysql check`` compares figures for cron or CI;
+``paysql serve`` runs the HTTP API and ``paysql keys`` manages its API keys.
 """
 
 from __future__ import annotations
@@ -13,35 +15,22 @@ import json
 import os
 import signal
 import sys
-import tempfile
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from paysql_magic.errors import PaysqlError
+from paysql_magic.errors import ConfigError, PaysqlError
+from paysql_magic.notebook_runner import run_notebook
+
+if TYPE_CHECKING:
+    from paysql_magic.alerts import Check
 
 PREVIEW_LINES = 8
 
 
 def _quickstart_path() -> Path:
     return Path(str(resources.files("paysql_magic") / "notebooks" / "quickstart.ipynb"))
-
-
-def run_notebook(path: Path, workdir: Path, *, timeout_s: int = 600):
-    """Execute a notebook headless (nbclient) in ``workdir`` and return the executed notebook."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    workdir.mkdir(parents=True, exist_ok=True)
-    resources = {"metadata": {"path": str(workdir)}}
-    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources=resources)
-    with tempfile.TemporaryDirectory(prefix="paysql-") as sockets:
-        client.km = client.create_kernel_manager()
-        client.km.transport = "ipc"  # local sockets (absolute paths): no kernel traffic over TCP
-        client.km.ip = os.path.join(sockets, "kernel")
-        client.execute()
-    return nb
 
 
 def _print_cell(cell) -> None:
@@ -199,6 +188,74 @@ def _demo_admin_url(data_dir: str | None) -> str:
     return start_demo(data_dir).admin_url
 
 
+def report(args: argparse.Namespace) -> int:
+    from paysql_magic.report import find_notebook, load, parse_params, render
+
+    notebook = find_notebook(args.notebook)
+    nb = load(notebook, parse_params(args.param))
+    html = Path(args.html).expanduser() if args.html else None
+    output = Path(args.output).expanduser() if args.output else None
+    rendered = render(nb, notebook, _target_url(args), html=html, output=output)
+    print(f"Executed notebook: {rendered.notebook}")
+    if rendered.html is not None:
+        print(f"HTML report: {rendered.html}")
+    print(f"Rendered in {rendered.elapsed_s:.1f} s")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from paysql_magic import alerts, egress
+    from paysql_magic.connection import engine_for
+    from paysql_magic.providers import cloud_bound
+    from paysql_magic.settings import Settings, current_user, env_allow_cloud
+
+    try:
+        checks = _checks(args)
+        settings = Settings(user_name=current_user(), notebook="paysql check")
+        engine = engine_for(_target_url(args))
+        if notice := egress.cloud_consent(cloud_bound(settings.provider), engine, env_allow_cloud()):
+            print(notice)
+    except PaysqlError as exc:
+        print(f"paysql check: {exc}", file=sys.stderr)
+        return alerts.ERROR
+    outcomes = [alerts.run_check(c, engine, settings) for c in checks]
+    for outcome in outcomes:
+        print(outcome.line(), flush=True)
+    if args.webhook and any(o.failed for o in outcomes):
+        try:
+            alerts.post_webhook(args.webhook, alerts.alert(outcomes))
+        except alerts.WebhookError as exc:
+            print(f"paysql check: {exc}", file=sys.stderr)
+    return alerts.exit_code(outcomes)
+
+
+def _checks(args: argparse.Namespace) -> list[Check]:
+    from paysql_magic.alerts import Check, load_checks, parse_percent
+
+    if args.file and args.question:
+        raise ConfigError("give a question or --file checks.yaml, not both")
+    if args.file:
+        return load_checks(Path(args.file).expanduser())
+    if not args.question:
+        raise ConfigError("give a question (with --compare-to and --max-change, or --min/--max) or --file checks.yaml")
+    max_change = parse_percent(args.max_change) if args.max_change is not None else None
+    name = f"{args.question} vs {args.compare_to}" if args.compare_to else args.question
+    return [Check(name, args.question, args.compare_to, max_change, args.min, args.max)]
+
+
+def _target_url(args: argparse.Namespace) -> str:
+    """--database-url, else the embedded demo database with --demo, else PAYSQL_DATABASE_URL."""
+    from paysql_magic.settings import env_database_url
+
+    if args.database_url:
+        return args.database_url
+    if args.demo:
+        return _demo_url(args.data_dir)
+    if url := env_database_url():
+        return url
+    raise ConfigError("no database: give --database-url URL or --demo, or set PAYSQL_DATABASE_URL")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paysql", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,7 +301,78 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--database-url", help="The database (default: the embedded demo database, as its admin).")
     g.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     g.set_defaults(func=grant_readonly)
+    r = sub.add_parser("report", help="Run a parameterised notebook headless; write the executed copy and HTML.")
+    r.add_argument("notebook", help="The notebook: a path, or a shipped one (daily_report).")
+    r.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="A value for the parameters cell."
+    )
+    r.add_argument("--html", metavar="OUT.html", help="Write an HTML copy (code hidden, outputs kept).")
+    r.add_argument("--output", metavar="EXECUTED.ipynb", help="The executed notebook (default: next to the HTML).")
+    r.set_defaults(func=report)
+    c = sub.add_parser("check", help="Compare a figure with another or with bounds: exit 1 when a check fails.")
+    c.add_argument("question", nargs="?", help="The question giving the current figure.")
+    c.add_argument("--compare-to", metavar="QUESTION", help="The question giving the figure to compare with.")
+    c.add_argument("--max-change", metavar="PERCENT", help="The largest allowed change either way, e.g. 20%%.")
+    c.add_argument("--min", type=float, help="Fail when the current figure is below this.")
+    c.add_argument("--max", type=float, help="Fail when the current figure is above this.")
+    c.add_argument("--file", metavar="CHECKS.yaml", help="A list of checks: name, question, compare_to, ...")
+    c.add_argument("--webhook", metavar="URL", help="POST the alert JSON here when a check fails.")
+    c.set_defaults(func=check)
+    for p_target in (r, c):
+        target = p_target.add_mutually_exclusive_group()
+        target.add_argument("--database-url", help="The database (default: PAYSQL_DATABASE_URL).")
+        target.add_argument("--demo", action="store_true", help="Use the embedded demo database.")
+        p_target.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    _add_serve_parsers(sub)
     return parser
+
+
+def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
+    from paysql_magic.settings import DEFAULT_MAX_ROWS
+
+    s = sub.add_parser("serve", help="Run the HTTP API (POST /api/query) and the web page on uvicorn.")
+    s.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1; others need API keys).")
+    s.add_argument("--port", type=int, default=3000, help="Port (default 3000).")
+    s.add_argument("--database-url", help="The database (default: PAYSQL_DATABASE_URL).")
+    s.add_argument("--demo", action="store_true", help="Use the embedded demo database (started before the workers).")
+    s.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    s.add_argument("--rows", type=int, help="Demo transactions (default: keep the existing size; 1,000,000 when new).")
+    s.add_argument("--workers", type=int, default=1, help="Worker processes (default 1).")
+    s.add_argument("--provider", default="auto", help="auto (default), gemini, ollama or offline.")
+    s.add_argument("--model", help="Model for the provider.")
+    s.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="Most rows an answer holds.")
+    s.add_argument("--timeout", type=float, default=30.0, help="Statement timeout in seconds (default 30).")
+    s.add_argument(
+        "--rate-limit", help="Requests per caller, e.g. 60/minute (default: PAYSQL_RATE_LIMIT, else 60/minute)."
+    )
+    s.add_argument("--cors-origin", action="append", default=[], help="An origin allowed from browsers (repeat).")
+    s.set_defaults(func=serve)
+    k = sub.add_parser("keys", help="Create, list or revoke API keys of `paysql serve` (only hashes are stored).")
+    k_sub = k.add_subparsers(dest="keys_command", required=True)
+    kc = k_sub.add_parser("create", help="Create a key for NAME and print it (once).")
+    kc.add_argument("name", help="Who the key is for; it becomes the audit log's user.")
+    kc.add_argument(
+        "--grant-to", metavar="ROLE", help="Let this role read the keys (default with the demo: its reader)."
+    )
+    kl = k_sub.add_parser("list", help="List keys: name, first characters, created, revoked.")
+    kr = k_sub.add_parser("revoke", help="Revoke the active key of NAME.")
+    kr.add_argument("name", help="The key's name.")
+    for p_keys in (kc, kl, kr):
+        p_keys.add_argument("--database-url", help="Where the keys live (default: the embedded demo, as its admin).")
+        p_keys.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+        p_keys.set_defaults(func=keys)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from paysql_magic.api.serve import serve as run
+
+    return run(args)
+
+
+def keys(args: argparse.Namespace) -> int:
+    from paysql_magic.api.serve import keys_command
+
+    return keys_command(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -381,11 +381,13 @@ def run_sql(
     question: str | None = None,
     source: str = "edited",
     params: Mapping[str, object] | None = None,
+    remember: bool = True,
 ) -> Result:
     """Run SQL an analyst reviewed or wrote, through the same guard, executor and audit; ``:name`` in it
     takes the value ``params[name]`` as a literal (see ``variables``).
 
-    SQL run from the reviewed cell (``source="edited"``) with its question becomes a verified example.
+    SQL run from the reviewed cell (``source="edited"``) with its question becomes a verified example, unless
+    ``remember`` is False (the HTTP API: a caller's SQL must not reach other users' prompts).
     """
 
     def body(call: _Call) -> Result:
@@ -393,7 +395,9 @@ def run_sql(
             raise EmptyInput("there is no SQL to run in the cell")
         values = {name: variables.typed(name, value) for name, value in (params or {}).items()}
         result = _execute(call, variables.bind(sql, values), question)
-        if source == "edited" and question and not is_refinement(question):  # a follow-up means little alone
+        if (
+            remember and source == "edited" and question and not is_refinement(question)
+        ):  # a follow-up means little alone
             _quietly(examples.add, store_engine(engine, settings), question, sql, "edited")
         return result
 

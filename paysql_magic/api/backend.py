@@ -1,0 +1,56 @@
+"""What the routes share: the server's config, the analysed database and the store (audit log, cache, keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from paysql_magic import core
+from paysql_magic.api.auth import Caller
+from paysql_magic.api.config import ServeConfig
+from paysql_magic.connection import engine_for
+from paysql_magic.settings import Settings
+
+NOTEBOOK = "paysql serve"  # the audit log's ``notebook`` column for API calls
+
+
+@dataclass(frozen=True)
+class Backend:
+    config: ServeConfig
+    engine: Engine
+    store: Engine
+
+    @classmethod
+    def connect(cls, config: ServeConfig) -> Backend:
+        engine = engine_for(config.database_url)
+        return cls(config, engine, core.store_engine(engine, Settings()))
+
+    def settings(
+        self, caller: Caller, *, provider: str | None = None, model: str | None = None, max_rows: int | None = None
+    ) -> Settings:
+        """One call's settings: the server's, narrowed by the request; the caller is the audit user."""
+        config = self.config
+        chosen = provider or config.provider
+        return Settings(
+            provider=chosen,
+            model=model or (config.model if chosen == config.provider else None),
+            max_rows=min(max_rows, config.max_rows) if max_rows else config.max_rows,
+            timeout_s=config.timeout_s,
+            user_name=caller.name,
+            notebook=NOTEBOOK,
+        )
+
+
+def _backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def _caller(request: Request) -> Caller:
+    return request.state.caller
+
+
+BackendDep = Annotated[Backend, Depends(_backend)]
+CallerDep = Annotated[Caller, Depends(_caller)]

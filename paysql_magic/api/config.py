@@ -1,0 +1,133 @@
+"""How ``paysql serve`` runs: one frozen value object, and the only place the API reads environment variables.
+
+    PAYSQL_RATE_LIMIT        requests per key, e.g. ``60/minute`` (the ``limits`` notation; default below)
+    PAYSQL_REDIS_URL         share the rate limit between workers and hosts through Redis (else in memory)
+    PAYSQL_CORS_ORIGINS      comma-separated origins allowed to call the API from a browser (default: none)
+    PAYSQL_JWT_SECRET        accept HS256 bearer tokens signed with this secret
+    PAYSQL_JWT_PUBLIC_KEY    ... or tokens signed with this public key (PEM text, or the path of a PEM file)
+    PAYSQL_JWT_ALGORITHM     the one algorithm accepted (default HS256 with a secret, RS256 with a public key)
+    PAYSQL_JWT_AUDIENCE      the ``aud`` every token must carry (default ``paysql-magic``)
+    PAYSQL_JWT_ISSUER        the ``iss`` every token must carry (optional)
+
+``paysql serve`` builds a ``ServeConfig`` from its options and these variables, and hands it to its uvicorn
+workers as JSON in ``PAYSQL_SERVE_CONFIG`` (workers are separate processes: they get it through the environment).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from paysql_magic.errors import ConfigError
+from paysql_magic.settings import DEFAULT_MAX_ROWS
+
+SERVE_CONFIG_ENV = "PAYSQL_SERVE_CONFIG"
+RATE_LIMIT_ENV = "PAYSQL_RATE_LIMIT"
+REDIS_URL_ENV = "PAYSQL_REDIS_URL"
+CORS_ORIGINS_ENV = "PAYSQL_CORS_ORIGINS"
+JWT_SECRET_ENV = "PAYSQL_JWT_SECRET"
+JWT_PUBLIC_KEY_ENV = "PAYSQL_JWT_PUBLIC_KEY"
+JWT_ALGORITHM_ENV = "PAYSQL_JWT_ALGORITHM"
+JWT_AUDIENCE_ENV = "PAYSQL_JWT_AUDIENCE"
+JWT_ISSUER_ENV = "PAYSQL_JWT_ISSUER"
+
+DEFAULT_RATE_LIMIT = "60/minute"
+DEFAULT_JWT_AUDIENCE = "paysql-magic"
+MAX_BODY_BYTES = 10 * 1024  # a request body over this is refused with 413 too_large
+MAX_QUESTION_CHARS = 2_000  # a longer question is refused with 413 too_large
+
+
+@dataclass(frozen=True)
+class JwtConfig:
+    """Which bearer tokens are accepted: signed with ``key`` by ``algorithm``, for ``audience`` (and ``issuer``)."""
+
+    key: str = field(repr=False)
+    algorithm: str
+    audience: str = DEFAULT_JWT_AUDIENCE
+    issuer: str | None = None
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything one API process needs. URLs and keys may hold secrets, so they stay out of ``repr``."""
+
+    database_url: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 3000
+    provider: str = "auto"
+    model: str | None = None
+    max_rows: int = DEFAULT_MAX_ROWS  # a request may ask for fewer rows, never more
+    timeout_s: float = 30.0
+    rate_limit: str = DEFAULT_RATE_LIMIT
+    redis_url: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    jwt: JwtConfig | None = None
+
+    @property
+    def loopback(self) -> bool:
+        """Bound to this machine only: with no keys and no JWT, the API may run open."""
+        return is_loopback(self.host)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeConfig:
+        fields = json.loads(text)
+        jwt = JwtConfig(**fields.pop("jwt")) if fields.get("jwt") else None
+        return cls(**{**fields, "cors_origins": tuple(fields.get("cors_origins", ())), "jwt": jwt})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback name or address (``0.0.0.0`` and ``::`` are every interface: not loopback)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def env_rate_limit() -> str:
+    return os.environ.get(RATE_LIMIT_ENV) or DEFAULT_RATE_LIMIT
+
+
+def env_redis_url() -> str | None:
+    return os.environ.get(REDIS_URL_ENV) or None
+
+
+def env_cors_origins() -> tuple[str, ...]:
+    return tuple(o.strip() for o in os.environ.get(CORS_ORIGINS_ENV, "").split(",") if o.strip())
+
+
+def env_jwt() -> JwtConfig | None:
+    """The accepted bearer tokens, from ``PAYSQL_JWT_SECRET`` or ``PAYSQL_JWT_PUBLIC_KEY``; None when neither is set."""
+    secret = os.environ.get(JWT_SECRET_ENV) or None
+    public = os.environ.get(JWT_PUBLIC_KEY_ENV) or None
+    if secret and public:
+        raise ConfigError(f"set {JWT_SECRET_ENV} or {JWT_PUBLIC_KEY_ENV}, not both")
+    if not (secret or public):
+        return None
+    if public and not public.lstrip().startswith("-----BEGIN"):
+        try:
+            public = Path(public).expanduser().read_text()
+        except OSError as exc:
+            raise ConfigError(f"{JWT_PUBLIC_KEY_ENV}: cannot read {public}: {exc.strerror}") from None
+    algorithm = os.environ.get(JWT_ALGORITHM_ENV) or ("HS256" if secret else "RS256")
+    if secret and not algorithm.startswith("HS"):
+        raise ConfigError(f"{JWT_SECRET_ENV} signs HS256/HS384/HS512 tokens, not {algorithm}")
+    if public and algorithm.startswith("HS"):
+        raise ConfigError(f"{JWT_PUBLIC_KEY_ENV} verifies RS*/ES*/PS*/EdDSA tokens, not {algorithm}")
+    audience = os.environ.get(JWT_AUDIENCE_ENV) or DEFAULT_JWT_AUDIENCE
+    return JwtConfig(secret or public or "", algorithm, audience, os.environ.get(JWT_ISSUER_ENV) or None)
+
+
+def env_serve_config() -> ServeConfig:
+    """The config a worker was started with (set by ``paysql serve`` in ``PAYSQL_SERVE_CONFIG``)."""
+    text = os.environ.get(SERVE_CONFIG_ENV)
+    if not text:
+        raise ConfigError(f"{SERVE_CONFIG_ENV} is not set: start the API with `paysql serve`")
+    return ServeConfig.from_json(text)

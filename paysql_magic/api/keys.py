@@ -1,0 +1,147 @@
+"""API keys in ``paysql_api.api_keys``, beside the audit log: only a sha256 of each key is stored.
+
+A key is ``psk_`` + 32 random bytes (URL-safe base64); it is printed once by ``paysql keys create NAME`` and
+cannot be recovered from the table. A name has at most one active key; a revoked key stays in the table (so the
+API keeps requiring keys once any was created, even after every key is revoked).
+
+The table lives in its own schema, ``paysql_api``, so it is never part of the analysed schema (the prompt, the
+schema hash, ``grant-readonly``'s tables). The role ``paysql serve`` connects as gets no SELECT on it: it checks
+a key through ``paysql_api.key_lookup(hash)``, a SECURITY DEFINER function (``--grant-to ROLE`` grants it), so
+neither a generated query nor ``POST /api/sql`` can list key names or hashes (the guard refuses the function too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from paysql_magic.connection import connect, first_line
+from paysql_magic.errors import ConfigError, DatabaseUnavailable
+
+KEYS_SCHEMA = "paysql_api"
+KEYS_TABLE = f"{KEYS_SCHEMA}.api_keys"
+LOOKUP_FUNCTION = f"{KEYS_SCHEMA}.key_lookup(text)"
+KEY_PREFIX = "psk_"
+_SHOWN = 8  # characters of a key kept in clear to tell keys apart in `paysql keys list`
+
+KEYS_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {KEYS_SCHEMA}",
+    f"""CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL CHECK (name <> ''),
+        key_hash text NOT NULL UNIQUE,
+        key_start text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz
+    )""",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON {KEYS_TABLE} (name) WHERE revoked_at IS NULL",
+    f"COMMENT ON TABLE {KEYS_TABLE} IS 'paysql serve API keys: sha256 of each key, never the key itself'",
+    f"""CREATE OR REPLACE FUNCTION {KEYS_SCHEMA}.key_lookup(key_hash text)
+        RETURNS TABLE (keys bigint, name text, revoked boolean)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+            SELECT (SELECT count(*) FROM {KEYS_TABLE}), k.name, k.revoked_at IS NOT NULL
+            FROM (SELECT 1) AS one LEFT JOIN {KEYS_TABLE} AS k ON k.key_hash = key_lookup.key_hash
+        $$""",
+    f"REVOKE ALL ON FUNCTION {LOOKUP_FUNCTION} FROM PUBLIC",
+)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One key as listed: its name, its first characters, and when it was created and revoked."""
+
+    name: str
+    key_start: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the table says about a presented key: how many keys exist at all, and whose key it is."""
+
+    keys: int
+    name: str | None = None
+    revoked: bool = False
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def ensure_table(conn: Connection, grant_to: str | None = None) -> None:
+    """Create the schema, the table and the lookup function; ``grant_to`` (the role ``paysql serve`` connects as)
+    may call the lookup, nothing more."""
+    for statement in KEYS_DDL:
+        conn.exec_driver_sql(statement)
+    if grant_to:
+        role = conn.dialect.identifier_preparer.quote(grant_to)
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {KEYS_SCHEMA} TO {role}")
+        conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {LOOKUP_FUNCTION} TO {role}")
+
+
+def create(engine: Engine, name: str, grant_to: str | None = None) -> str:
+    """A new key for ``name`` (stored as its hash); the key itself is returned once and kept nowhere."""
+    name = name.strip()
+    if not name:
+        raise ConfigError("a key needs a name, e.g. `paysql keys create telegram-bot`")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with connect(engine) as conn, conn.begin():
+            ensure_table(conn, grant_to)
+            conn.execute(
+                text(f"INSERT INTO {KEYS_TABLE} (name, key_hash, key_start) VALUES (:name, :hash, :start)"),
+                {"name": name, "hash": hash_key(key), "start": key[: len(KEY_PREFIX) + _SHOWN]},
+            )
+    except IntegrityError:
+        raise ConfigError(f"an active key named {name!r} exists: revoke it first (paysql keys revoke {name})") from None
+    return key
+
+
+def list_keys(engine: Engine) -> list[ApiKey]:
+    """Every key, active and revoked, oldest first."""
+    with connect(engine) as conn:
+        if not _exists(conn):
+            return []
+        rows = conn.execute(text(f"SELECT name, key_start, created_at, revoked_at FROM {KEYS_TABLE} ORDER BY id"))
+        return [ApiKey(*row) for row in rows]
+
+
+def revoke(engine: Engine, name: str) -> bool:
+    """Revoke the active key of ``name``; False when there is none."""
+    with connect(engine) as conn, conn.begin():
+        if not _exists(conn):
+            return False
+        revoked = conn.execute(
+            text(f"UPDATE {KEYS_TABLE} SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL"),
+            {"name": name},
+        )
+        return revoked.rowcount > 0
+
+
+def lookup(engine: Engine, key: str | None) -> Lookup:
+    """How many keys exist (revoked ones included) and, when ``key`` is given, whose it is: one function call."""
+    try:
+        with connect(engine) as conn:
+            if not _exists(conn):
+                return Lookup(keys=0)
+            row = conn.execute(
+                text(f"SELECT keys, name, revoked FROM {KEYS_SCHEMA}.key_lookup(:hash)"),
+                {"hash": hash_key(key) if key else None},
+            ).one()
+    except SQLAlchemyError as exc:  # e.g. no EXECUTE on the lookup: fail closed, and say how to grant it
+        raise DatabaseUnavailable(
+            f"cannot check API keys: {first_line(exc)} (grant it: paysql keys create NAME --grant-to ROLE, or "
+            f"GRANT USAGE ON SCHEMA {KEYS_SCHEMA} and EXECUTE ON FUNCTION {LOOKUP_FUNCTION} to the role)"
+        ) from None
+    return Lookup(keys=row.keys, name=row.name, revoked=bool(row.revoked))
+
+
+def _exists(conn: Connection) -> bool:
+    """Whether keys were ever created here (the lookup function exists)."""
+    return conn.execute(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": LOOKUP_FUNCTION}).scalar_one()

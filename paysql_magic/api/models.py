@@ -1,0 +1,52 @@
+"""The request and response bodies of the HTTP API (the brief's contract), as pydantic models for OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class QueryRequest(BaseModel):
+    question: str = Field(description="The question, in Russian or English (at most 2,000 characters).")
+    provider: str | None = Field(None, description="auto, gemini, ollama or offline (default: the server's).")
+    model: str | None = Field(None, description="Model for the provider.")
+    max_rows: int | None = Field(None, ge=1, description="At most this many rows (never more than the server's).")
+
+
+class SqlRequest(BaseModel):
+    sql: str = Field(description="Reviewed SQL: one read-only query, checked by the same guard.")
+    question: str | None = Field(None, description="The question the SQL answers (kept in the audit log).")
+    max_rows: int | None = Field(None, ge=1, description="At most this many rows (never more than the server's).")
+
+
+class QueryResponse(BaseModel):
+    question: str | None
+    sql: str
+    columns: list[str]
+    data: list[dict[str, Any]] = Field(description="One object per row: numbers, ISO dates, null for NULL.")
+    row_count: int
+    truncated: bool = Field(description="More rows existed than max_rows.")
+    execution_time_ms: float
+    llm_time_ms: float | None = Field(description="Time spent in the provider; null when none was called.")
+    provider: str | None
+    model: str | None
+    cached: bool = Field(description="The SQL came from the query cache: no provider call.")
+    call_id: str = Field(description="The call's id in query_audit_log.")
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="A code: bad_request, unauthorized, refused, rate_limited, timeout, ...")
+    detail: str
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(description="ok, or unavailable when the database or the provider is not reachable.")
+    database: Check
+    provider: Check
+    auth: str = Field(description="open (loopback, no keys) or required.")

@@ -1,0 +1,87 @@
+"""``POST /api/query`` and ``POST /api/sql``: translate a request into ``core.ask`` / ``core.run_sql`` and the
+``core.Result`` back into the brief's JSON. The core writes the audit row of every call it handles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from paysql_magic import core, egress
+from paysql_magic.api import refusals, serialize
+from paysql_magic.api.auth import Caller
+from paysql_magic.api.backend import Backend, BackendDep, CallerDep
+from paysql_magic.api.config import MAX_QUESTION_CHARS
+from paysql_magic.api.errors import ApiError, from_paysql
+from paysql_magic.api.models import ErrorResponse, QueryRequest, QueryResponse, SqlRequest
+from paysql_magic.errors import PaysqlError
+from paysql_magic.providers import cloud_bound
+from paysql_magic.settings import env_allow_cloud
+
+log = logging.getLogger("paysql.api")
+_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 403, 413, 422, 429, 500, 502, 503, 504)}
+
+router = APIRouter(prefix="/api", tags=["queries"], responses=_ERRORS)
+
+
+@router.post("/query", response_model=QueryResponse)
+def query(body: QueryRequest, who: CallerDep, api: BackendDep) -> JSONResponse:
+    """Answer a question: generate SQL (or take it from the cache), guard it, run it read-only, audit the call."""
+    settings = api.settings(who, provider=body.provider, model=body.model, max_rows=body.max_rows)
+    fields = body.model_dump()
+    if len(body.question) > MAX_QUESTION_CHARS:
+        detail = f"the question has {len(body.question):,} characters: at most {MAX_QUESTION_CHARS:,}"
+        raise _refused(api, "/api/query", who, fields, ApiError(413, "too_large", detail))
+    try:
+        egress.cloud_consent(cloud_bound(settings.provider), api.engine, env_allow_cloud())
+    except PaysqlError as exc:
+        raise _refused(api, "/api/query", who, fields, from_paysql(exc)) from None
+    return _answer(lambda: core.ask(body.question, api.engine, settings, source="api"))
+
+
+@router.post("/sql", response_model=QueryResponse)
+def run_sql(body: SqlRequest, who: CallerDep, api: BackendDep) -> JSONResponse:
+    """Run reviewed SQL through the same guard and executor (audited with source ``edited``)."""
+    settings = api.settings(who, max_rows=body.max_rows)
+    return _answer(
+        lambda: core.run_sql(body.sql, api.engine, settings, question=body.question, source="edited", remember=False)
+    )
+
+
+def _answer(call: Callable[[], core.Result]) -> JSONResponse:
+    try:
+        result = call()
+    except PaysqlError as exc:
+        raise from_paysql(exc) from None
+    except Exception:
+        log.exception("paysql API call failed")
+        raise ApiError(500, "internal_error", "internal error: the server log has the details") from None
+    return JSONResponse(response(result))  # already JSON-safe: no second validation of every row
+
+
+def response(result: core.Result) -> dict:
+    """The brief's JSON for a result."""
+    frame = result.frame
+    timings = result.timings_ms
+    return {
+        "question": result.question,
+        "sql": result.sql,
+        "columns": [str(name) for name in frame.columns],
+        "data": serialize.rows(frame),
+        "row_count": result.row_count,
+        "truncated": result.truncated,
+        "execution_time_ms": round(timings.get("execute", 0.0), 1),
+        "llm_time_ms": round(timings["llm"], 1) if "llm" in timings else None,
+        "provider": result.provider,
+        "model": result.model,
+        "cached": result.cached,
+        "call_id": result.call_id,
+    }
+
+
+def _refused(api: Backend, path: str, who: Caller, fields: dict, exc: ApiError) -> ApiError:
+    """Audit a call refused before the core saw it, and return the error to raise."""
+    refusals.record(api.store, path, who.name, fields, "refused", f"{exc.code}: {exc.detail}")
+    return exc

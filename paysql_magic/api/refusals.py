@@ -1,0 +1,46 @@
+"""Audit rows for API calls refused before the core saw them (auth, rate limit, size, a malformed body).
+
+The core writes the row of every call it handles; these are the calls it never got, so the audit log still
+has one row per ``POST /api/query`` or ``POST /api/sql``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paysql_magic import audit
+from paysql_magic.audit import AuditRecord
+
+AUDITED = {"/api/query": "api", "/api/sql": "edited"}  # path -> audit source, as the core records them
+
+
+def body_fields(body: bytes | None) -> dict[str, Any]:
+    """The JSON object of a request body, or {} when it is not one."""
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def record(store: Engine, path: str, user: str | None, fields: dict[str, Any], status: str, error: str) -> None:
+    """One audit row for a refused call to ``path`` (nothing for paths that are not audited)."""
+    source = AUDITED.get(path)
+    if source is None:
+        return
+    question, sql = fields.get("question"), fields.get("sql")
+    audit.write(
+        store,
+        AuditRecord(
+            source=source,
+            status=status,
+            question=question[:2_000] if isinstance(question, str) else None,
+            generated_sql=sql[:10_000] if isinstance(sql, str) else None,
+            error=error,
+            attempts=0,
+            user_name=user,
+        ),
+    )
