@@ -7,7 +7,6 @@ import ast
 import csv
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
+from serving import paysql_serve
 from sqlalchemy import Engine, text
 from test_api import forget_what_this_module_cached  # noqa: F401  (autouse: the module forgets its cache rows)
 
@@ -38,41 +38,13 @@ DAILY_VOLUME = """
     WHERE transaction_ts >= current_date - {back} GROUP BY 1 ORDER BY 1"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo: DemoDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``paysql serve`` as a subprocess: the parent attaches to the session's demo database, two workers."""
-    port = free_port()
     target = ["--demo", "--data-dir", str(demo.data_dir)] if demo.data_dir else ["--database-url", demo.reader_url]
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [sys.executable, "-m", "paysql_magic.cli", "serve", *target, "--port", str(port), "--workers", "2"]
-    with log.open("w") as out:
-        process = subprocess.Popen([*command, "--rate-limit", "100000/minute"], stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, f"paysql serve exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"paysql serve did not answer:\n{log.read_text()}"
-            try:
-                if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+    with paysql_serve(*target, "--workers", "2", "--rate-limit", "100000/minute", log=log) as url:
         yield url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def run(server: tuple[str, Path], *command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -17,10 +17,8 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from serving import paysql_serve
 from sqlalchemy import text
 
 from paysql_magic.demo import READER_ROLE
@@ -42,12 +41,6 @@ HOSTILE = ["<script>window.__pwned = 1</script>", '<img src=x onerror="window.__
 TODAY = "Сколько транзакций было сегодня?"
 BREAKDOWN = "Топ 5 MCC категорий по объему за последние 7 дней"
 SERIES = "Daily volume for the last 30 days"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _paysql() -> str:
@@ -83,36 +76,10 @@ def _create_key(demo) -> str:
 @pytest.fixture(scope="module")
 def server(demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``paysql serve`` on a free loopback port over the demo database (read-only role)."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    command = [_paysql(), "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", demo.reader_url]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"paysql serve exited with {proc.returncode}:\n{log_path.read_text(errors='replace')}")
-            try:
-                status, _, body = _get(f"{base}/api/health")
-                if status in (200, 401):  # up (401: keys exist in the session database)
-                    break
-            except OSError:
-                status, body = None, b""
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"/api/health not ready in {STARTUP_S} s ({status} {body[:300]!r}):\n{log_path.read_text()}"
-                )
-            time.sleep(0.2)
-        yield Server(base, _create_key(demo) if _get(f"{base}/")[0] == 401 else None)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    # 401 is up too: keys exist in the session database
+    with paysql_serve("--database-url", demo.reader_url, log=log, ready=(200, 401), startup_s=STARTUP_S) as base:
+        yield Server(base, _create_key(demo) if _get(f"{base}/api/health")[0] == 401 else None)
 
 
 @pytest.fixture(scope="module")

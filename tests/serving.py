@@ -1,0 +1,58 @@
+"""``paysql serve`` as a subprocess on a free loopback port, for the tests that need a real server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _health(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+@contextmanager
+def paysql_serve(*args: str, log: Path, ready: tuple[int, ...] = (200,), startup_s: float = 90) -> Iterator[str]:
+    """Run ``paysql serve ARGS --port <free>``; yield its base URL once ``/api/health`` answers with a ``ready``
+    status, and stop it afterwards. The server's output goes to ``log``, shown when it fails to start."""
+    port = free_port()
+    command = [sys.executable, "-m", "paysql_magic.cli", "serve", *args, "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_s
+        while _health(url) not in ready:
+            if process.poll() is not None:
+                pytest.fail(f"paysql serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"paysql serve did not answer in {startup_s} s:\n{log.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
