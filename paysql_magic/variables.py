@@ -156,6 +156,8 @@ def _bound(tree: exp.Expression, values: Mapping[str, Value]) -> exp.Expression:
         if isinstance(value, tuple) and isinstance(parent, exp.In) and parent.args.get("field") is placeholder:
             parent.set("field", None)
             parent.set("expressions", [literal(item) for item in value])
+        elif isinstance(parent, exp.Cast) and literal(value).sql() == exp.cast(literal(value), parent.to).sql():
+            parent.replace(literal(value))  # CAST(:day AS DATE) with a date: one cast, not two
         else:
             placeholder.replace(literal(value))
     return tree
