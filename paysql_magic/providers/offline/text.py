@@ -8,6 +8,7 @@ and number words in both languages ("десять", "двадцать пять",
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ _SCALES = {
 }  # fmt: skip
 _STANDALONE_SCALES = {"тысяча", "thousand", "миллион", "million", "миллиард", "billion", "hundred"}
 _STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps the word being stemmed in itself: one word at a time
 # Letters that look alike in both alphabets (lower case): a word typed with both is read in the alphabet of its
 # other letters ("Астaна" with a Latin "a").
 _LOOKALIKES = "aа bв cс eе hн kк mм oо pр tт xх yу"
@@ -83,7 +85,8 @@ def morph() -> pymorphy3.MorphAnalyzer:
 def word_token(word: str) -> Token:
     """The token for one lower-case word, with every lemma pymorphy3 proposes (or the English stem)."""
     if re.fullmatch(r"[a-z]+", word):
-        stem = _STEMMER.stemWord(word)
+        with _STEMMER_LOCK:
+            stem = _STEMMER.stemWord(word)
         neutral = word.endswith(_NEUTRAL_SUFFIXES)
         plural = word.endswith("s") and not word.endswith(("ss", "us", "is"))  # "cities", not "status"
         return Token(word, frozenset({word, stem}), stem, plural=plural, neutral=neutral)
