@@ -10,7 +10,7 @@ from __future__ import annotations
 from paysql_magic.errors import Declined
 from paysql_magic.providers.offline import breakdowns, filters
 from paysql_magic.providers.offline.dates import find_window
-from paysql_magic.providers.offline.intent import SERIES, Intent, Order
+from paysql_magic.providers.offline.intent import SERIES, Filter, Intent, Measure, Order
 from paysql_magic.providers.offline.matcher import Item, Matcher
 from paysql_magic.providers.offline.measures import measures
 from paysql_magic.providers.offline.reading import Reading, Slots
@@ -25,21 +25,14 @@ class Parser:
         self._matcher = Matcher()
 
     def parse(self, question: str) -> Intent:
-        items = self._matcher.items(question)
-        _refuse(items)
-        r = Reading([item for item in items if item.kind not in ("filler", "unknown")])
-        s = Slots()
-        breakdowns.top(r, s)
+        r, s = self._read(question)
         window = find_window(r.items, r.used)
         listed = breakdowns.listing(r, s)
-        found = filters.codes(r) + filters.thresholds(r)
-        share = filters.share(r)
-        found += filters.values(r)
+        found, share = _filters(r)
         if listed is None:
             breakdowns.dimensions(r, s)
             measures(r, s, share, found)
-        if leftover := r.free(("number", "month")):
-            raise Declined(f"it could not tell what «{r.items[leftover[0]].text}» refers to")
+        _all_read(r)
         intent = Intent(
             measures=tuple(s.measures),
             dimensions=tuple(dict.fromkeys(s.dimensions)),
@@ -54,28 +47,42 @@ class Parser:
     def refine(self, base: Intent, change: str) -> Intent:
         """``base`` with the change a follow-up asks for: a filter, a time window, a breakdown, a measure, a
         top N («только по Алматы», "same for last month", "now by week", «топ 3»)."""
-        items = self._matcher.items(change)
-        _refuse(items)
-        r = Reading([item for item in items if item.kind not in ("filler", "unknown")])
-        s = Slots()
-        breakdowns.top(r, s)
+        r, s = self._read(change)
         window = find_window(r.items, r.used)
-        found = filters.codes(r) + filters.thresholds(r)
-        share = filters.share(r)
-        found += filters.values(r)
+        found, share = _filters(r)
         breakdowns.dimensions(r, s)
         if share is not None or any(item.kind in _MEASURE_KINDS for item in r.items):
             measures(r, s, share, found)
-        if leftover := r.free(("number", "month")):
-            raise Declined(f"it could not tell what «{r.items[leftover[0]].text}» refers to")
+        _all_read(r)
         if not (window or found or s.dimensions or s.measures or s.limit):
             raise Declined(
                 "it found no change to apply to the previous question (a filter, period, breakdown or top N)"
             )
         return refine(base, Change(tuple(found), window, tuple(dict.fromkeys(s.dimensions)), tuple(s.measures), s))
 
+    def _read(self, text: str) -> tuple[Reading, Slots]:
+        """The text's meaningful items (refusing changes to data and unknown words), with its top N read."""
+        items = self._matcher.items(text)
+        _refuse(items)
+        r = Reading([item for item in items if item.kind not in ("filler", "unknown")])
+        s = Slots()
+        breakdowns.top(r, s)
+        return r, s
+
 
 _MEASURE_KINDS = ("how_many", "unique", "how_much", "measure", "sup", "share", "share_of")
+
+
+def _filters(r: Reading) -> tuple[list[Filter], Measure | None]:
+    """Codes, amount thresholds and value filters, and the share asked for (read before the values it names)."""
+    found = filters.codes(r) + filters.thresholds(r)
+    share = filters.share(r)
+    return found + filters.values(r), share
+
+
+def _all_read(r: Reading) -> None:
+    if leftover := r.free(("number", "month")):
+        raise Declined(f"it could not tell what «{r.items[leftover[0]].text}» refers to")
 
 
 def _refuse(items: list[Item]) -> None:
