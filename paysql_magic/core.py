@@ -20,8 +20,8 @@ from paysql_magic import audit, cache, examples, guard, validate, variables
 from paysql_magic import execute as executor
 from paysql_magic.audit import AuditRecord
 from paysql_magic.connection import engine_for, first_line
-from paysql_magic.errors import ConfigError, EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
-from paysql_magic.followup import Previous, is_refinement
+from paysql_magic.errors import EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
+from paysql_magic.followup import Previous, is_refinement, thread
 from paysql_magic.prompt import DEFAULT_BUDGET_TOKENS, build_prompt, repair_prompt
 from paysql_magic.providers import Prompt, Provider, choose_provider
 from paysql_magic.providers.structured import sql_of_reply
@@ -187,7 +187,7 @@ def ask(
     def body(call: _Call) -> Result:
         if not question:
             raise EmptyInput("the question is empty: write it under %%ask, e.g. 'Сколько транзакций было сегодня?'")
-        values = _values(" ".join((*(previous.questions if previous else ()), question)), params or {})
+        values = variables.resolve(" ".join(thread(previous, question)), params or {})
         chosen, choice = (provider, None) if provider else choose_provider(settings.provider, settings.model)
         call.choice = choice
         call.note(provider=chosen.name, model=chosen.model)
@@ -219,18 +219,10 @@ def ask(
     return _Call(engine, settings, record, progress).run(body)
 
 
-def _values(question: str, params: Mapping[str, object]) -> dict[str, variables.Value]:
-    """The typed values of the variables the question refers to; ConfigError for one without a value."""
-    missing = [name for name in variables.names(question) if name not in params]
-    if missing:
-        raise ConfigError(f"the question uses {{{missing[0]}}}, but no value was given for {missing[0]!r}")
-    return {name: variables.typed(name, params[name]) for name in variables.names(question)}
-
-
 def _cache_text(question: str, values: Mapping[str, variables.Value], previous: Previous | None) -> str:
     """What the cache knows a question by: a follow-up by its thread, ``{name}`` by the values it had."""
-    thread = "\n".join((*(previous.questions if previous else ()), question))
-    return f"{thread}\n{variables.fingerprint(values)}" if values else thread
+    asked = "\n".join(thread(previous, question))
+    return f"{asked}\n{variables.fingerprint(values)}" if values else asked
 
 
 def prompt_for(
@@ -244,7 +236,7 @@ def prompt_for(
 ) -> Prompt:
     """Exactly the prompt ``ask`` would send for ``question`` (nothing is sent, nothing audited)."""
     question = question.strip()
-    values = _values(" ".join((*(previous.questions if previous else ()), question)), params or {})
+    values = variables.resolve(" ".join(thread(previous, question)), params or {})
     schema = introspect(engine)
     return _prompt(question, schema, store_engine(engine, settings), generation, previous, values)
 
@@ -384,7 +376,7 @@ def run_sql(
     remember: bool = True,
 ) -> Result:
     """Run SQL an analyst reviewed or wrote, through the same guard, executor and audit; ``:name`` in it
-    takes the value ``params[name]`` as a literal (see ``variables``).
+    takes the value ``params[name]`` as a literal (see ``variables``; other entries of ``params`` are not read).
 
     SQL run from the reviewed cell (``source="edited"``) with its question becomes a verified example, unless
     ``remember`` is False (the HTTP API: a caller's SQL must not reach other users' prompts).
@@ -393,11 +385,9 @@ def run_sql(
     def body(call: _Call) -> Result:
         if not sql.strip():
             raise EmptyInput("there is no SQL to run in the cell")
-        values = {name: variables.typed(name, value) for name, value in (params or {}).items()}
+        values = variables.resolve(sql, params or {}, variables.parameters)
         result = _execute(call, variables.bind(sql, values), question)
-        if (
-            remember and source == "edited" and question and not is_refinement(question)
-        ):  # a follow-up means little alone
+        if remember and source == "edited" and question and not is_refinement(question):  # not a bare follow-up
             _quietly(examples.add, store_engine(engine, settings), question, sql, "edited")
         return result
 

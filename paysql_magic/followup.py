@@ -41,6 +41,11 @@ class Previous:
         return Previous((*self.questions, question), sql, call_id)
 
 
+def thread(previous: Previous | None, question: str) -> tuple[str, ...]:
+    """Every question of the conversation so far, ``question`` last."""
+    return (*(previous.questions if previous else ()), question)
+
+
 def is_refinement(question: str) -> bool:
     """Whether ``question`` reads as a change to the previous one rather than a question of its own."""
     return bool(

@@ -20,7 +20,7 @@ from IPython.display import Image, display
 from sqlalchemy import Engine
 from traitlets import Bool, Enum, Float, Int, List, Unicode, Union
 
-from paysql_magic import charts, core, egress, monitor, variables
+from paysql_magic import charts, core, egress, monitor
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
 from paysql_magic.explain import explain
@@ -191,10 +191,10 @@ class Ask(Magics):
         previous = self._previous(text, args)
         with egress.sample_values(egress.sample_policy(self.sample_values)):
             if args.show_prompt:
-                thread = " ".join((*(previous.questions if previous else ()), text))
-                params = variables.resolve(thread, self.shell.user_ns)
-                generation = self._generation(args)
-                print(core.prompt_for(text, engine, settings, generation, params=params, previous=previous).text)
+                prompt = core.prompt_for(
+                    text, engine, settings, self._generation(args), params=self.shell.user_ns, previous=previous
+                )
+                print(prompt.text)
                 return None
             result = self._answer(text, engine, settings, args, previous)
         self.last_result = result
@@ -243,10 +243,8 @@ class Ask(Magics):
         try:
             if args.sql:
                 question, sql = _split_ask_comment(text)
-                params = {name: namespace[name] for name in variables.parameters(sql) if name in namespace}
-                result = core.run_sql(sql, engine, settings, question=question, params=params)
+                result = core.run_sql(sql, engine, settings, question=question, params=namespace)
             else:
-                thread = " ".join((*(previous.questions if previous else ()), text))
                 result = core.ask(
                     text,
                     engine,
@@ -255,7 +253,7 @@ class Ask(Magics):
                     execute=not args.no_run,
                     generation=self._generation(args),
                     progress=waiting,
-                    params=variables.resolve(thread, namespace),
+                    params=namespace,  # only the variables the questions name are read
                     previous=previous,
                 )
         except KeyboardInterrupt:  # the core has audited the call as cancelled

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from paysql_magic.egress import restrict
 from paysql_magic.examples import Example, tokens
-from paysql_magic.followup import Previous
+from paysql_magic.followup import Previous, thread
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.structured import REPLY_INSTRUCTIONS
 from paysql_magic.schema import Schema, Table
@@ -177,7 +177,7 @@ def build_prompt(
     )
     room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
     shown = restrict(schema)  # sample values only where Ask.sample_values permits them
-    topic = " ".join((*(previous.questions if previous else ()), question))
+    topic = " ".join(thread(previous, question))
     ddl = replace(shown, tables=tuple(select_tables(topic, shown, room))).to_ddl()
     text = f"{head}Schema:\n{ddl}\n\n{tail}"
     return Prompt(question=question, schema=schema, text=text, previous=previous, params=params)

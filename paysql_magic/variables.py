@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -32,12 +32,13 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(REFERENCE.findall(question)))
 
 
-def resolve(question: str, namespace: Mapping[str, object]) -> dict[str, Value]:
-    """The typed values of the variables ``question`` refers to; ConfigError names a missing or unusable one."""
+def resolve(text: str, namespace: Mapping[str, object], found: Callable[[str], list[str]] = names) -> dict[str, Value]:
+    """The typed values of the variables ``text`` refers to (``{name}`` in a question; ``parameters`` for
+    ``:name`` in SQL); ConfigError names a missing or unusable one. The rest of ``namespace`` is not read."""
     values: dict[str, Value] = {}
-    for name in names(question):
+    for name in found(text):
         if name not in namespace:
-            raise ConfigError(f"the question uses {{{name}}}, but the notebook has no variable {name!r}")
+            raise ConfigError(f"{{{name}}} is used, but the notebook has no variable {name!r}")
         values[name] = typed(name, namespace[name])
     return values
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import cache
 
 from paysql_magic.errors import Declined
-from paysql_magic.followup import change
+from paysql_magic.followup import change, thread
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline.builder import to_sql
 from paysql_magic.providers.offline.intent import Window
@@ -51,7 +51,7 @@ class OfflineProvider:
     def generate(self, prompt: Prompt) -> str:
         """The SQL for the question (a follow-up: the previous questions' intent with the change applied);
         raises Declined, saying what it understands, when it cannot parse it."""
-        first, *changes = [*prompt.previous.questions, prompt.question] if prompt.previous else [prompt.question]
+        first, *changes = thread(prompt.previous, prompt.question)
         today: str | None = None
         try:
             question, today = _with_values(first, prompt.params, today)
