@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from paysql_magic.demo import DemoDatabase, prepare_database, start_demo, stop_demo
 
@@ -72,3 +72,24 @@ def shell() -> InteractiveShell:
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "paysql_magic")
     return ip
+
+
+@pytest.fixture
+def transactions_today(admin_engine: Engine) -> int:
+    """Today's transactions counted straight in SQL: what «Сколько транзакций было сегодня?» must answer."""
+    with admin_engine.connect() as conn:
+        today = "transaction_ts >= current_date AND transaction_ts < current_date + 1"
+        return conn.execute(text(f"SELECT count(*) FROM transactions WHERE {today}")).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def forget_what_this_module_cached(admin_engine: Engine) -> Iterator[None]:
+    """``query_cache`` and ``verified_examples`` are shared by the session: the rows a module adds go at its end
+    (a question cached there would make later tests of the magic see a rerun). Opt in with ``pytestmark``."""
+    with admin_engine.connect() as conn:
+        start = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    yield
+    with admin_engine.begin() as conn:
+        for table in ("query_cache", "verified_examples"):
+            if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+                conn.execute(text(f"DELETE FROM {table} WHERE created_at >= :start"), {"start": start})

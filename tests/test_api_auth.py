@@ -10,7 +10,6 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from test_api import forget_what_this_module_cached  # noqa: F401  (autouse: the module forgets its cache rows)
 
 from paysql_magic.api import ServeConfig, create_app
 from paysql_magic.api.config import JwtConfig
@@ -19,6 +18,7 @@ from paysql_magic.cli import main
 from paysql_magic.demo import READER_ROLE
 from paysql_magic.schema import introspect
 
+pytestmark = pytest.mark.usefixtures("forget_what_this_module_cached")
 QUESTION = {"question": "Сколько транзакций было сегодня?"}
 SECRET = "test-secret-for-hs256-0123456789abcdef"
 JWT = JwtConfig(key=SECRET, algorithm="HS256", audience="paysql-magic")

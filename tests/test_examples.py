@@ -18,10 +18,10 @@ import pytest
 import requests
 from serving import paysql_serve
 from sqlalchemy import Engine, text
-from test_api import forget_what_this_module_cached  # noqa: F401  (autouse: the module forgets its cache rows)
 
 from paysql_magic.demo import DemoDatabase
 
+pytestmark = pytest.mark.usefixtures("forget_what_this_module_cached")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TODAY = "transaction_ts >= current_date AND transaction_ts < current_date + 1"
 VOLUME_BY_CATEGORY = """

@@ -33,20 +33,14 @@ def _last_audit(engine):
         return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
 
 
-def test_ask_returns_dataframe_audits_and_inserts_reviewed_cell(shell, run, admin_engine, capsys):
+def test_ask_returns_dataframe_audits_and_inserts_reviewed_cell(shell, run, admin_engine, capsys, transactions_today):
     before = len(_audit_rows(admin_engine))
     result = run("%%ask -o today_df\nСколько транзакций было сегодня?")
     assert result.success, result.error_in_exec
     frame = result.result
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == ["total_transactions"]
-    with admin_engine.connect() as conn:
-        expected = conn.execute(
-            text(
-                "SELECT count(*) FROM transactions "
-                "WHERE transaction_ts >= current_date AND transaction_ts < current_date + 1"
-            )
-        ).scalar_one()
+    expected = transactions_today
     assert int(frame.iloc[0, 0]) == expected > 0
     assert shell.user_ns["today_df"] is frame
 
