@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -65,7 +66,9 @@ def rows(engine: Engine, sql: str) -> list[tuple]:
 
 
 def test_serve_says_it_runs_open_and_starts_two_workers(server: tuple[str, Path]) -> None:
-    log = server[1].read_text()
+    deadline = time.monotonic() + 60  # /api/health answers once the first worker is up; the second may follow
+    while (log := server[1].read_text()).count("Started server process") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
 
     assert "running OPEN: loopback and no API keys" in log
     assert "in memory, per worker" in log
