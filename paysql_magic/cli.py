@@ -97,7 +97,13 @@ def ask(args: argparse.Namespace) -> int:
 
     export_path = check_path(args.export) if args.export else None
     url = args.database_url or _demo_url(args.data_dir)
-    settings = Settings(provider=args.provider, model=args.model, user_name=current_user(), notebook="paysql ask")
+    settings = Settings(
+        provider=args.provider,
+        model=args.model,
+        user_name=current_user(),
+        notebook="paysql ask",
+        **_model_options(args),
+    )
     engine = engine_for(url)
     if notice := egress.cloud_consent(cloud_bound(settings.provider), engine, env_allow_cloud()):
         print(notice)
@@ -113,6 +119,47 @@ def ask(args: argparse.Namespace) -> int:
     if export_path is not None:
         print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
     return 0
+
+
+def init(args: argparse.Namespace) -> int:
+    from paysql_magic.connection import engine_for
+    from paysql_magic.semantic.writer import write_model
+
+    schemas = _model_options(argparse.Namespace(semantic_model=None, schemas=args.schemas))["schemas"]
+    written = write_model(
+        engine_for(args.database_url), Path(args.output), schemas=schemas, force=args.force, update=args.update
+    )
+    for line in written.notes:
+        print(f"  {line}")
+    print(written.summary)
+    if args.ossie:
+        from paysql_magic.semantic.ossie import write_ossie
+
+        print(f"Ossie document: {write_ossie(written.document, Path(args.ossie))}")
+    return 0
+
+
+def _model_options(args: argparse.Namespace) -> dict:
+    """``--semantic-model`` and ``--schemas`` as Settings fields."""
+    schemas = tuple(s.strip() for s in (args.schemas or "").split(",") if s.strip()) or None
+    return {"semantic_model": args.semantic_model, "schemas": schemas}
+
+
+def _model_environment(args: argparse.Namespace) -> None:
+    """``--semantic-model`` and ``--schemas`` for the processes a command starts (a kernel, API workers)."""
+    from paysql_magic.settings import SCHEMAS_ENV, SEMANTIC_MODEL_ENV
+
+    if args.semantic_model:
+        os.environ[SEMANTIC_MODEL_ENV] = str(Path(args.semantic_model).expanduser().resolve())
+    if args.schemas:
+        os.environ[SCHEMAS_ENV] = args.schemas
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--semantic-model", metavar="FILE", help="The paysql.yaml to use (default: ./paysql.yaml, else a draft)."
+    )
+    parser.add_argument("--schemas", metavar="A,B", help="Schemas to read (default: every schema the role can use).")
 
 
 def _demo_url(data_dir: str | None) -> str:
@@ -132,7 +179,7 @@ def evaluate(args: argparse.Namespace) -> int:
     questions = load_questions(Path(args.questions))
     engine = engine_for(args.database_url or _demo_url(args.data_dir))
     provider = get_provider(args.provider, args.model)
-    settings = Settings(provider=provider.name, model=provider.model, user_name="paysql eval")
+    settings = Settings(provider=provider.name, model=provider.model, user_name="paysql eval", **_model_options(args))
     progress = tqdm(questions, desc=f"eval ({provider.name})", unit="q", file=sys.stderr)
     outcomes = list(evaluate(progress, engine, settings, provider))
     print("\n".join(report(outcomes)))
@@ -165,20 +212,34 @@ def audit_import(args: argparse.Namespace) -> int:
 
 
 def grant_readonly(args: argparse.Namespace) -> int:
+    """Print (or apply) the grants; an unknown table or schema, or a role that cannot be granted: one line on
+    stderr and exit 2 (nothing applied: the grants run in one transaction)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from paysql_magic import grants
-    from paysql_magic.connection import connect, engine_for
+    from paysql_magic.connection import connect, engine_for, first_line
 
     url = args.database_url or _demo_admin_url(args.data_dir)
-    with connect(engine_for(url)) as conn, conn.begin():
-        database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
-        tables = args.tables.split(",") if args.tables else grants.analysed_tables(conn)
-        statements = grants.readonly_statements(args.role, database, [t.strip() for t in tables if t.strip()])
-        if args.apply:
-            grants.ensure_own_tables(conn)
-            grants.apply(conn, statements)
+    try:
+        with connect(engine_for(url)) as conn, conn.begin():
+            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+            grants.check_role(conn, args.role)
+            relations = grants.relations(conn, args.tables)
+            statements = grants.readonly_statements(args.role, database, relations)
+            if args.apply:
+                grants.ensure_own_tables(conn)
+                grants.apply(conn, statements)
+                done = grants.applied(conn, args.role, database, relations)
+            else:
+                done = f"-- dry run: role {args.role} would SELECT {grants.describe(relations)}; add --apply to run it"
+    except grants.GrantError as exc:
+        print(f"paysql: grant-readonly: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"paysql: grant-readonly: {first_line(exc)}", file=sys.stderr)
+        return 2
     print("\n".join(f"{statement};" for statement in statements))
-    if args.apply:
-        print(f"-- applied to {database}: role {args.role} is read-only")
+    print(done)
     return 0
 
 
@@ -191,6 +252,7 @@ def _demo_admin_url(data_dir: str | None) -> str:
 def report(args: argparse.Namespace) -> int:
     from paysql_magic.report import find_notebook, load, parse_params, render
 
+    _model_environment(args)  # the notebook's kernel reads them
     notebook = find_notebook(args.notebook)
     nb = load(notebook, parse_params(args.param))
     html = Path(args.html).expanduser() if args.html else None
@@ -211,7 +273,7 @@ def check(args: argparse.Namespace) -> int:
 
     try:
         checks = _checks(args)
-        settings = Settings(user_name=current_user(), notebook="paysql check")
+        settings = Settings(user_name=current_user(), notebook="paysql check", **_model_options(args))
         engine = engine_for(_target_url(args))
         if notice := egress.cloud_consent(cloud_bound(settings.provider), engine, env_allow_cloud()):
             print(notice)
@@ -275,6 +337,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--model", help="Model for the provider.")
     a.add_argument("--database-url", help="Database to ask (default: the embedded demo database).")
     a.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    _add_model_options(a)
     a.set_defaults(func=ask)
     e = sub.add_parser("eval", help="Execution accuracy of a provider on a question set (JSONL with gold SQL).")
     e.add_argument("--questions", required=True, help="JSONL file: id, lang, question, gold_sql, ordered.")
@@ -283,6 +346,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--database-url", help="Database to run on (default: the embedded demo database).")
     e.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     e.add_argument("--json", metavar="OUT", help="Write every question with its SQL, verdict and timings here.")
+    _add_model_options(e)
+    i = sub.add_parser("init", help="Draft the semantic model (paysql.yaml) from the database alone.")
+    i.add_argument("--database-url", required=True, help="The database to describe (nothing leaves the machine).")
+    i.add_argument("--schemas", metavar="A,B", help="Schemas to read (default: every schema the role can use).")
+    i.add_argument("--output", default="paysql.yaml", help="Where to write it (default: ./paysql.yaml).")
+    i.add_argument("--force", action="store_true", help="Overwrite a file that differs from the draft.")
+    i.add_argument("--update", action="store_true", help="Redraft, keeping the edits of the existing file.")
+    i.add_argument("--ossie", metavar="FILE", help="Also write the model as an Apache Ossie (OSI) document.")
+    i.set_defaults(func=init)
     e.set_defaults(func=evaluate)
     au = sub.add_parser("audit", help="Check the audit log's hash chain, or import rows kept while it was down.")
     au_sub = au.add_subparsers(dest="audit_command", required=True)
@@ -296,7 +368,11 @@ def _parser() -> argparse.ArgumentParser:
         p_audit.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     g = sub.add_parser("grant-readonly", help="Print (or --apply) the grants of a least-privilege role for paysql.")
     g.add_argument("--role", required=True, help="The role to create or restrict.")
-    g.add_argument("--tables", help="Comma-separated tables to read (default: all of schema public but paysql's).")
+    g.add_argument(
+        "--tables",
+        help="Comma-separated tables or views to read, schema.table or bare (found on the search path); default: "
+        "every table and view of every non-system schema but paysql's own.",
+    )
     g.add_argument("--apply", action="store_true", help="Run the statements (the URL must be an admin's).")
     g.add_argument("--database-url", help="The database (default: the embedded demo database, as its admin).")
     g.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
@@ -308,6 +384,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--html", metavar="OUT.html", help="Write an HTML copy (code hidden, outputs kept).")
     r.add_argument("--output", metavar="EXECUTED.ipynb", help="The executed notebook (default: next to the HTML).")
+    _add_model_options(r)
     r.set_defaults(func=report)
     c = sub.add_parser("check", help="Compare a figure with another or with bounds: exit 1 when a check fails.")
     c.add_argument("question", nargs="?", help="The question giving the current figure.")
@@ -317,6 +394,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--max", type=float, help="Fail when the current figure is above this.")
     c.add_argument("--file", metavar="CHECKS.yaml", help="A list of checks: name, question, compare_to, ...")
     c.add_argument("--webhook", metavar="URL", help="POST the alert JSON here when a check fails.")
+    _add_model_options(c)
     c.set_defaults(func=check)
     for p_target in (r, c):
         target = p_target.add_mutually_exclusive_group()
@@ -346,6 +424,7 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         "--rate-limit", help="Requests per caller, e.g. 60/minute (default: PAYSQL_RATE_LIMIT, else 60/minute)."
     )
     s.add_argument("--cors-origin", action="append", default=[], help="An origin allowed from browsers (repeat).")
+    _add_model_options(s)
     s.set_defaults(func=serve)
     k = sub.add_parser("keys", help="Create, list or revoke API keys of `paysql serve` (only hashes are stored).")
     k_sub = k.add_subparsers(dest="keys_command", required=True)
@@ -366,6 +445,7 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
 def serve(args: argparse.Namespace) -> int:
     from paysql_magic.api.serve import serve as run
 
+    _model_environment(args)  # the workers read them
     return run(args)
 
 

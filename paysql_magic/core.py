@@ -26,6 +26,8 @@ from paysql_magic.prompt import DEFAULT_BUDGET_TOKENS, build_prompt, repair_prom
 from paysql_magic.providers import Prompt, Provider, choose_provider
 from paysql_magic.providers.structured import sql_of_reply
 from paysql_magic.schema import Schema, introspect
+from paysql_magic.semantic.model import SemanticModel
+from paysql_magic.semantic.source import model_for
 from paysql_magic.settings import Settings, env_audit_url
 
 DEFAULT_SETTINGS = Settings()
@@ -48,6 +50,7 @@ class Result:
     timings_ms: dict[str, float] = field(default_factory=dict)
     cached: bool = False  # the SQL came from the query cache: no provider call
     provider_choice: str | None = None  # why ``auto`` picked this provider, e.g. "auto -> offline (no key, ...)"
+    model_note: str | None = None  # the semantic model was drafted in memory: say so (the shells show it once)
 
 
 class _Call:
@@ -191,22 +194,24 @@ def ask(
         chosen, choice = (provider, None) if provider else choose_provider(settings.provider, settings.model)
         call.choice = choice
         call.note(provider=chosen.name, model=chosen.model)
-        schema = call.timed("schema", introspect, engine, refresh=refresh_schema)
+        schema = call.timed("schema", introspect, engine, schemas=settings.schemas, refresh=refresh_schema)
         call.note(schema_hash=schema.hash)
+        model, note = call.timed("model", model_for, engine, schema, settings.semantic_model)
         store = store_engine(engine, settings) if source != "eval" else None
-        key = (_cache_text(question, values, previous), schema.hash, chosen.name, chosen.model)
+        key = (_cache_text(question, values, previous), fingerprint(schema, model), chosen.name, chosen.model)
         cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
         if cached is not None:
             call.note(cached=True, attempts=0, generated_sql=cached)
-            return replace(_execute(call, variables.bind(cached, values), question, run=execute), cached=True)
-        prompt = call.timed("prompt", _prompt, question, schema, store, generation, previous, values)
+            result = _execute(call, variables.bind(cached, values), question, run=execute)
+            return replace(result, cached=True, model_note=note)
+        prompt = call.timed("prompt", _prompt, question, schema, store, generation, previous, values, model)
         if generation.samples > 1:
             sql, result = _vote(call, chosen, prompt, question, generation.samples, run=execute)
         else:
             sql, result = _generate(call, chosen, prompt, question, generation.max_repairs, run=execute)
         if store is not None:
             _quietly(cache.store, store, *key, sql)
-        return result
+        return replace(result, model_note=note)
 
     record = AuditRecord(
         source=source,
@@ -217,6 +222,11 @@ def ask(
         parent_call_id=previous.call_id if previous else None,
     )
     return _Call(engine, settings, record, progress).run(body)
+
+
+def fingerprint(schema: Schema, model: SemanticModel | None) -> str:
+    """What a cached answer depends on besides the question: the schema and the semantic model."""
+    return f"{schema.hash}:{model.fingerprint}" if model is not None else schema.hash
 
 
 def _cache_text(question: str, values: Mapping[str, variables.Value], previous: Previous | None) -> str:
@@ -237,8 +247,9 @@ def prompt_for(
     """Exactly the prompt ``ask`` would send for ``question`` (nothing is sent, nothing audited)."""
     question = question.strip()
     values = variables.resolve(" ".join(thread(previous, question)), params or {})
-    schema = introspect(engine)
-    return _prompt(question, schema, store_engine(engine, settings), generation, previous, values)
+    schema = introspect(engine, schemas=settings.schemas)
+    model, _ = model_for(engine, schema, settings.semantic_model)
+    return _prompt(question, schema, store_engine(engine, settings), generation, previous, values, model)
 
 
 def verify(result: Result, engine: Engine, settings: Settings = DEFAULT_SETTINGS) -> None:
@@ -255,11 +266,15 @@ def store_engine(engine: Engine, settings: Settings) -> Engine:
 
 
 def _quietly(fn, *args):
-    """Cache and examples are a convenience: their failure is a warning, never a failed cell."""
+    """Cache and examples are a convenience: their failure is a warning, never a failed cell (a role without the
+    privilege to create or write them: one line naming the fix, once per process and store database)."""
+    from paysql_magic import privileges
+
     try:
         return fn(*args)
     except Exception as exc:
-        warnings.warn(f"paysql: {fn.__module__.rsplit('.', 1)[-1]} unavailable: {first_line(exc)}", stacklevel=3)
+        if not privileges.warn_once(args[0] if args else None, exc, stacklevel=3):
+            warnings.warn(f"paysql: {fn.__module__.rsplit('.', 1)[-1]} unavailable: {first_line(exc)}", stacklevel=3)
         return None
 
 
@@ -270,6 +285,7 @@ def _prompt(
     generation: Generation,
     previous: Previous | None = None,
     params: Mapping[str, variables.Value] | None = None,
+    model: SemanticModel | None = None,
 ) -> Prompt:
     shots = examples.retrieve(question, _quietly(examples.load, store) or [], generation.examples_k) if store else []
     return build_prompt(
@@ -281,6 +297,7 @@ def _prompt(
         budget_tokens=generation.budget_tokens,
         previous=previous,
         params=params,
+        model=model,
     )
 
 

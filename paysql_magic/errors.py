@@ -2,6 +2,7 @@
 
     PaysqlError                 root: anything paysql-magic raises on purpose
     ├── ConfigError             no connection configured, unknown provider, bad option
+    │   └── ModelError          the semantic model file is invalid, or does not match the database
     ├── EmptyInput              the cell holds no question (or no SQL)
     ├── Cancelled               the analyst interrupted the call (Ctrl-C, the notebook's stop button)
     ├── DatabaseUnavailable     the database cannot be reached or refuses the login
@@ -26,6 +27,11 @@ class PaysqlError(Exception):
 
 class ConfigError(PaysqlError):
     """Raised when the configuration is missing or invalid (no connection, unknown provider)."""
+
+
+class ModelError(ConfigError):
+    """Raised when the semantic model (``paysql.yaml``) cannot be read, is invalid, or no longer matches the
+    database; the message is one line with the file, the line and the fix."""
 
 
 class EmptyInput(PaysqlError):

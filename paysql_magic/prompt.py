@@ -19,6 +19,7 @@ from paysql_magic.followup import Previous, thread
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.structured import REPLY_INSTRUCTIONS
 from paysql_magic.schema import Schema, Table
+from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.variables import Value, as_parameters, describe
 
 DEFAULT_BUDGET_TOKENS = 6000
@@ -161,6 +162,7 @@ def build_prompt(
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     previous: Previous | None = None,
     params: Mapping[str, Value] | None = None,
+    model: SemanticModel | None = None,
 ) -> Prompt:
     """Everything a provider needs to answer ``question`` against ``schema``, within ``budget_tokens``; a
     follow-up carries the answer it refines, and ``{name}`` references become the parameters ``params``."""
@@ -180,7 +182,7 @@ def build_prompt(
     topic = " ".join(thread(previous, question))
     ddl = replace(shown, tables=tuple(select_tables(topic, shown, room))).to_ddl()
     text = f"{head}Schema:\n{ddl}\n\n{tail}"
-    return Prompt(question=question, schema=schema, text=text, previous=previous, params=params)
+    return Prompt(question=question, schema=schema, text=text, previous=previous, params=params, model=model)
 
 
 # data values PostgreSQL quotes in errors: invalid input syntax for type integer: "<a customer's name>", Key (k)=(v)

@@ -16,6 +16,8 @@ GEMINI_MODEL_ENV = "PAYSQL_GEMINI_MODEL"
 OLLAMA_HOST_ENV = "OLLAMA_HOST"
 OLLAMA_MODEL_ENV = "PAYSQL_OLLAMA_MODEL"
 ALLOW_CLOUD_ENV = "PAYSQL_ALLOW_CLOUD"
+SEMANTIC_MODEL_ENV = "PAYSQL_SEMANTIC_MODEL"
+SCHEMAS_ENV = "PAYSQL_SCHEMAS"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
@@ -35,6 +37,8 @@ class Settings:
     audit_url: str | None = field(default=None, repr=False)
     user_name: str | None = None
     notebook: str | None = None
+    semantic_model: str | None = None  # the paysql.yaml to use; None: PAYSQL_SEMANTIC_MODEL, ./paysql.yaml, a draft
+    schemas: tuple[str, ...] | None = None  # the schemas to read; None: PAYSQL_SCHEMAS, else every usable one
 
 
 def env_database_url() -> str | None:
@@ -89,6 +93,18 @@ def env_ollama_model() -> str | None:
 def env_allow_cloud() -> bool:
     """Consent to send a non-demo database's schema to a cloud provider, from ``PAYSQL_ALLOW_CLOUD=1``."""
     return os.environ.get(ALLOW_CLOUD_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def env_schemas() -> tuple[str, ...] | None:
+    """The schemas to introspect from ``PAYSQL_SCHEMAS`` (comma-separated, blanks dropped); None when unset or blank,
+    which means every schema the role may use."""
+    names = tuple(name.strip() for name in os.environ.get(SCHEMAS_ENV, "").split(","))
+    return tuple(name for name in names if name) or None
+
+
+def env_semantic_model() -> str | None:
+    """The semantic model file from ``PAYSQL_SEMANTIC_MODEL``, if set."""
+    return os.environ.get(SEMANTIC_MODEL_ENV) or None
 
 
 def current_user() -> str | None:

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
 from paysql_magic import cache, core, examples
+from paysql_magic.demo import demo_model
 from paysql_magic.providers.scripted import ScriptedProvider
 
 COUNT = "SELECT count(*) AS n FROM merchants"
@@ -51,8 +52,8 @@ def test_fresh_regenerates_and_replaces_the_entry(reader_engine):
     core.ask(question, reader_engine, provider=provider)
     fresh = core.ask(question, reader_engine, provider=provider, generation=core.Generation(fresh=True))
     assert len(provider.prompts) == 2 and not fresh.cached and "mcc_codes" in fresh.sql
-    schema_hash = core.introspect(reader_engine).hash
-    assert "mcc_codes" in cache.lookup(reader_engine, question, schema_hash, "scripted", "m-fresh")
+    key = core.fingerprint(core.introspect(reader_engine), demo_model())
+    assert "mcc_codes" in cache.lookup(reader_engine, question, key, "scripted", "m-fresh")
     rerun = core.ask(question, reader_engine, provider=provider)
     assert rerun.cached and rerun.sql == fresh.sql and len(provider.prompts) == 2
 

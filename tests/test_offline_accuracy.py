@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from paysql_magic.demo import demo_model
 from paysql_magic.errors import Declined
 from paysql_magic.evaluation.compare import Rows, equal, fetch, results_match
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline import OfflineProvider
 from paysql_magic.schema import Schema
+
+MODEL = demo_model()
 
 QUESTION_FILES = (
     Path(__file__).parent / "data" / "questions.jsonl",
@@ -42,7 +45,7 @@ def provider() -> OfflineProvider:
 
 @pytest.mark.parametrize("case", CASES)
 def test_offline_answer_matches_gold(case: dict, provider: OfflineProvider, reader_engine: Engine) -> None:
-    prompt = Prompt(case["question"], SCHEMA, "")
+    prompt = Prompt(case["question"], SCHEMA, "", model=MODEL)
     if case.get("expect") == "declined":
         with pytest.raises(Declined):
             provider.generate(prompt)

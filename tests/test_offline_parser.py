@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
+from paysql_magic.demo import demo_model
 from paysql_magic.errors import Declined
 from paysql_magic.guard import check
 from paysql_magic.providers.base import Prompt
@@ -18,6 +19,8 @@ from paysql_magic.providers.offline.intent import Filter, Intent, Window
 from paysql_magic.providers.offline.parser import Parser
 from paysql_magic.providers.offline.text import tokenize
 from paysql_magic.schema import Schema
+
+MODEL = demo_model()
 
 QUESTION_FILES = (
     Path(__file__).parent / "data" / "questions.jsonl",
@@ -30,7 +33,7 @@ OUT_OF_SCOPE = [case["question"] for case in CASES if case.get("expect") == "dec
 
 @pytest.fixture(scope="module")
 def parser() -> Parser:
-    return Parser()
+    return Parser(MODEL)
 
 
 def _value(value: object) -> str:
@@ -128,7 +131,7 @@ INTENTS = {
     "Volume by city and channel this week": "total_volume | by city,channel | this week",
     "Объем транзакций по городам клиентов": "total_volume | by customer_city",
     "Оборот по сегментам клиентов за последний месяц": "total_volume | by segment | last 30 day",
-    "Volume by card scheme this month": "total_volume | by card_type | this month",
+    "Volume by card scheme this month": "total_volume | by card_brand | this month",
     "Транзакции по статусу и каналу за неделю": "total_transactions,total_volume | by status,channel | last 7 day",
     "Транзакции по дням недели": "total_transactions,total_volume | by weekday",
     # series
@@ -161,8 +164,8 @@ INTENTS = {
     "Сколько транзакций было отменено за последнюю неделю?": "total_transactions | status=reversed | last 7 day",
     "Сколько было отказов вчера?": "total_transactions | status=declined | yesterday",
     "Count of approved payments yesterday": "total_transactions | status=approved | yesterday",
-    "Объем онлайн-платежей по дням за последние 10 дней": "total_volume | by day | channel=ECOM | last 10 day",
-    "Сколько платежей по картам Visa было за последние 14 дней?": "total_transactions | card_type=VISA | last 14 day",
+    "Объем онлайн-платежей по дням за последние 10 дней": "total_volume | by day | channel=online | last 10 day",
+    "Сколько платежей по картам Visa было за последние 14 дней?": "total_transactions | card_brand=visa | last 14 day",
     "Оборот по валютам, кроме тенге": "total_volume | by currency | currency!=KZT",
     "Сколько транзакций в USD и EUR за месяц?": "total_transactions | currency=USD,EUR | last 30 day",
     "Общий объем транзакций сегодня в KZT": "total_volume | today",
@@ -182,13 +185,13 @@ INTENTS = {
     ),
     # shares
     "Какая доля отклоненных транзакций за последние 7 дней?": "declined_share | last 7 day",
-    "Share of ECOM transactions in the last 30 days": "ecom_share | last 30 day",
+    "Share of ECOM transactions in the last 30 days": "online_share | last 30 day",
     "Decline rate by channel for the last 30 days": "declined_share | by channel | last 30 day",
     "Какой процент платежей в USD отклоняется?": "declined_share | currency=USD",
-    "Share of declined transactions among ECOM payments": "declined_share | channel=ECOM",
-    "Доля ECOM в обороте за месяц": "ecom_volume_share | last 30 day",
+    "Share of declined transactions among ECOM payments": "declined_share | channel=online",
+    "Доля ECOM в обороте за месяц": "online_volume_share | last 30 day",
     "Доля каждого канала": "share | by channel",
-    "Конверсия по картам за неделю": "approved_share | by card_type | last 7 day",
+    "Конверсия по картам за неделю": "approved_share | by card_brand | last 7 day",
     # time windows
     "Volume this year": "total_volume | this year",
     "Объем транзакций с начала месяца": "total_volume | this month",
@@ -211,12 +214,14 @@ INTENTS = {
     "Оборот Kaspi Magazin за месяц": "total_volume | brand=Kaspi Magazin | last 30 day",
     "Top 5 Magnum stores by volume": "total_volume | by merchant | brand=Magnum | top 5 by total_volume",
     "Сколько было транзакций на сумму ровно 1000 тенге?": "total_transactions | amount=1000",
-    "Сколько раз клиенты расплачивались картой Visa в этом месяце?": "total_transactions | card_type=VISA | this month",
+    "Сколько раз клиенты расплачивались картой Visa в этом месяце?": (
+        "total_transactions | card_brand=visa | this month"
+    ),
     "Average transactions per hour today": "avg_hourly_transactions | today",
     "Top 5 merchants by declined transactions in Almaty last week": (
         "total_transactions | by merchant | status=declined | city=Almaty | last 7 day | top 5 by total_transactions"
     ),
-    "Decline rate for Mastercard this week": "declined_share | card_type=MASTERCARD | this week",
+    "Decline rate for Mastercard this week": "declined_share | card_brand=mastercard | this week",
 }
 
 
@@ -281,7 +286,7 @@ WINDOW_SQL = {
 
 @pytest.mark.parametrize(("words", "condition"), WINDOW_SQL.items())
 def test_window_sql(parser: Parser, words: str, condition: str) -> None:
-    sql = build(parser.parse(f"Сколько транзакций {words}?")).sql(dialect="postgres")
+    sql = build(MODEL, parser.parse(f"Сколько транзакций {words}?")).sql(dialect="postgres")
     assert sql == f"SELECT COUNT(*) AS total_transactions FROM transactions WHERE {condition}"
 
 
@@ -306,7 +311,7 @@ BRIEF_COLUMNS = {
 
 @pytest.mark.parametrize(("question", "columns"), BRIEF_COLUMNS.items())
 def test_brief_questions_use_the_conventional_columns(parser: Parser, question: str, columns: list[str]) -> None:
-    assert sqlglot.parse_one(to_sql(parser.parse(question)), dialect="postgres").named_selects == columns
+    assert sqlglot.parse_one(to_sql(MODEL, parser.parse(question)), dialect="postgres").named_selects == columns
 
 
 DECLINED = [
@@ -333,7 +338,7 @@ DECLINED = [
 
 @pytest.mark.parametrize("question", DECLINED + OUT_OF_SCOPE)
 def test_declines_what_it_cannot_parse(question: str) -> None:
-    prompt = Prompt(question, Schema((), "Asia/Almaty"), "")
+    prompt = Prompt(question, Schema((), "Asia/Almaty"), "", model=MODEL)
     with pytest.raises(Declined) as error:
         OfflineProvider().generate(prompt)
     message = str(error.value)
@@ -344,22 +349,22 @@ def test_declines_what_it_cannot_parse(question: str) -> None:
 def test_provider_generates_sql_from_the_question_alone() -> None:
     provider = OfflineProvider()
     assert (provider.name, provider.model) == ("offline", "offline-parser-1")
-    sql = provider.generate(Prompt("Транзакции по валютам", Schema((), "Asia/Almaty"), "ignored"))
+    sql = provider.generate(Prompt("Транзакции по валютам", Schema((), "Asia/Almaty"), "ignored", model=MODEL))
     assert sql.startswith("SELECT") and "GROUP BY" in sql
 
 
 def test_every_answer_is_one_select_the_guard_accepts(parser: Parser) -> None:
     for question in [*QUESTIONS, *INTENTS]:
-        sql = to_sql(parser.parse(question))
+        sql = to_sql(MODEL, parser.parse(question))
         assert isinstance(sqlglot.parse_one(sql, dialect="postgres"), sqlglot.exp.Select)
         check(sql)
 
 
 def test_fast(parser: Parser) -> None:
     started = time.perf_counter()
-    Parser()
+    Parser(MODEL)
     assert time.perf_counter() - started < 0.5
     started = time.perf_counter()
     for question in QUESTIONS:
-        to_sql(parser.parse(question))
+        to_sql(MODEL, parser.parse(question))
     assert (time.perf_counter() - started) / len(QUESTIONS) < 0.005

@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 from test_offline_parser import describe
 
+from paysql_magic.demo import demo_model
 from paysql_magic.errors import Declined
 from paysql_magic.providers.offline.parser import Parser
 from paysql_magic.providers.offline.spelling import Speller, is_word
 from paysql_magic.providers.offline.text import tokenize
 
+MODEL = demo_model()
+
 
 @pytest.fixture(scope="module")
 def parser() -> Parser:
-    return Parser()
+    return Parser(MODEL)
 
 
 CORRECTED = {
@@ -31,7 +34,7 @@ CORRECTED = {
     "How many declnied transactions?": "total_transactions | status=declined",  # one swap of two letters
     "Top 5 merchnats by volume": "total_volume | by merchant | top 5 by total_volume",  # the plural is kept
     "Average transacton amount by city": "avg_amount | by city",
-    "Volume of mastercrad payments in Novembr": "total_volume | card_type=MASTERCARD | month 11",
+    "Volume of mastercrad payments in Novembr": "total_volume | card_brand=mastercard | month 11",
 }
 
 

@@ -10,9 +10,13 @@ from pathlib import Path
 
 import snowballstemmer
 
+from paysql_magic.demo import demo_model
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline.provider import OfflineProvider
 from paysql_magic.providers.offline.text import word_token
+from paysql_magic.schema import Schema
+
+MODEL = demo_model()
 
 QUESTIONS = Path(__file__).parent / "data" / "questions.jsonl"
 
@@ -35,7 +39,7 @@ def test_offline_sql_from_eight_threads_matches_one_thread():
 
     def sql(question: str) -> str:
         try:
-            return provider.generate(Prompt(question, None, ""))
+            return provider.generate(Prompt(question, Schema((), "Asia/Almaty"), "", model=MODEL))
         except Exception as exc:  # a decline is an answer too; it must be the same one
             return f"{type(exc).__name__}: {exc}"
 

@@ -8,19 +8,21 @@ from typing import Protocol
 
 from paysql_magic.followup import Previous
 from paysql_magic.schema import Schema
+from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.variables import Value
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """What a provider receives: the analyst's question, the schema, and the full text for an LLM; for a
-    follow-up, the answer it refines; for ``{name}`` in the question, the notebook variables' values."""
+    """What a provider receives: the analyst's question, the schema, the semantic model, and the full text for an
+    LLM; for a follow-up, the answer it refines; for ``{name}`` in the question, the notebook variables' values."""
 
     question: str
     schema: Schema
     text: str
     previous: Previous | None = None
     params: Mapping[str, Value] = field(default_factory=dict)
+    model: SemanticModel | None = None
 
 
 class Provider(Protocol):

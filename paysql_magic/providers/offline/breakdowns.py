@@ -61,8 +61,8 @@ def dimension(r: Reading, s: Slots, i: int | None, *, by_entity: bool = True) ->
 
     An entity followed by one of its values is a filter, not a breakdown: «по картам Visa», «в городе Алматы».
     """
-    field = {"customer_city": "city", "merchant": "brand"}.get(str(r.value(i)), r.value(i))
-    if r.is_dimension(i) and r.kind(i + 1) == "value" and r.value(i + 1)[0] == field:
+    field = {"customer_city": "city", "merchant": "brand", "card": "card_brand"}.get(str(r.value(i)), r.value(i))
+    if r.is_dimension(i) and r.kind(i + 1) == "value" and r.value(i + 1)[0] in (field, r.value(i)):
         r.use(i)
         return False
     if (r.is_dimension(i) and by_entity) or r.is_(i, "unit", *SERIES):

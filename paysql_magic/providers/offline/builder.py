@@ -1,8 +1,9 @@
-"""Intent -> one PostgreSQL SELECT, built with sqlglot's expression builder (never by string templates).
+"""Intent -> one PostgreSQL SELECT over a semantic model, built with sqlglot's expression builder (never by
+string templates).
 
-Only the tables the intent needs are joined: ``transactions t``, ``merchants m`` (USING merchant_id),
-``mcc_codes c`` (USING mcc_code), ``customers cu`` (USING customer_id). A query on one table leaves its
-columns unqualified, like a person would write it.
+Only the relations the intent needs are joined, along the model's entities (a payment's terminal, the terminal's
+merchant); the amount is in tenge whatever the unit it is stored in. A query on one table leaves its columns
+unqualified, like a person would write it.
 """
 
 from __future__ import annotations
@@ -12,62 +13,101 @@ from dataclasses import replace
 import sqlglot
 from sqlglot import exp
 
+from paysql_magic.errors import Declined
 from paysql_magic.providers.offline.dates import window_conditions
 from paysql_magic.providers.offline.intent import GROUP_THRESHOLDS, SERIES, Filter, Intent, Measure, Order
+from paysql_magic.semantic.model import Edge, Role, SemanticModel
 
-_TABLES = {"t": "transactions", "m": "merchants", "c": "mcc_codes", "cu": "customers"}
-_JOINS = {"m": "merchant_id", "c": "mcc_code", "cu": "customer_id"}  # joined USING these columns
-_BASE = {"transactions": "t", "merchants": "m", "customers": "cu"}
-_TIME = {"transactions": "transaction_ts", "merchants": "registered_at", "customers": "created_at"}
-_COLUMNS = {  # breakdown or filter field -> (table alias, column)
-    "merchant": ("m", "merchant_name"),
-    "customer": ("cu", "full_name"),
-    "category": ("c", "mcc_category"),
-    "mcc_code": ("m", "mcc_code"),
-    "city": ("m", "city"),
-    "customer_city": ("cu", "city"),
-    "segment": ("cu", "segment"),
-    "currency": ("t", "currency"),
-    "channel": ("t", "channel"),
-    "card_type": ("t", "card_type"),
-    "status": ("t", "status"),
-    "amount": ("t", "amount_kzt"),
-    "brand": ("m", "merchant_name"),  # every outlet of a brand: 'Magnum Almaty 3'
-}
-_GROUP_KEYS = {"merchant": ("m", "merchant_id"), "customer": ("cu", "customer_id")}  # names need not be unique
+_GROUPED_BY_KEY = ("merchant", "customer", "terminal", "card")  # names need not be unique: grouped by key and name
 _COMPARE = {"gt": exp.GT, "ge": exp.GTE, "lt": exp.LT, "le": exp.LTE, "eq": exp.EQ}
 _AGGREGATES = {"volume": exp.Sum, "avg": exp.Avg, "max": exp.Max, "min": exp.Min}
+_SOURCE_ROLES = {"merchants": "merchant", "customers": "customer"}
+_UNIQUE = {"unique_customers": "customer", "unique_merchants": "merchant", "unique_cards": "card"}
+
+
+def _missing(what: str) -> Declined:
+    return Declined(f"this database's semantic model has no {what.replace('_', ' ')}")
 
 
 class _Query:
-    """The tables one intent touches, and its column references (qualified only when there is a join)."""
+    """The relations one intent touches, and its column references (qualified only when there is a join)."""
 
-    def __init__(self, intent: Intent) -> None:
-        self.intent = intent
-        self.base = _BASE[intent.source]
+    def __init__(self, intent: Intent, model: SemanticModel) -> None:
+        self.intent, self.model = intent, model
+        counted = _SOURCE_ROLES.get(intent.source)
+        self.base = model.fact.alias if counted is None else self.role(counted).relation
         fields = [*intent.dimensions, *(f.field for f in intent.filters)]
         fields += [m.condition.field for m in intent.measures if m.condition is not None]
-        aliases = {_COLUMNS[f][0] for f in fields if f in _COLUMNS} | ({"m"} if intent.listing else set())
-        if "c" in aliases and self.base != "m":
-            aliases.add("m")
-        self.joins = [a for a in ("t", "m", "c", "cu") if a in aliases and a != self.base]
+        aliases = {self.role(f).relation for f in fields if f not in (*SERIES, *GROUP_THRESHOLDS, "amount")}
+        aliases |= {self.key(m.kind)[0] for m in intent.measures if m.kind in _UNIQUE}
+        if intent.listing and "merchant" in model.roles:
+            aliases.add(model.roles["merchant"].relation)
+        self.joins: list[Edge] = []
+        for alias in sorted(aliases - {self.base}, key=[r.alias for r in model.relations].index):
+            path = model.path(self.base, alias)
+            if path is None:
+                raise Declined(f"{model.relation(alias).name} cannot be joined to {model.relation(self.base).name}")
+            self.joins += [edge for edge in path if edge not in self.joins]
         self.qualified = bool(self.joins)
+
+    def role(self, name: str) -> Role:
+        role = self.model.role("merchant" if name == "brand" else name)
+        if role is None:
+            raise _missing(name)
+        return role
+
+    def key(self, kind: str) -> tuple[str, str]:
+        found = self.model.key_of(_UNIQUE[kind])
+        if found is None:
+            raise _missing(_UNIQUE[kind])
+        return found
 
     def col(self, alias: str, name: str) -> exp.Column:
         return exp.column(name, table=alias if self.qualified else None)
 
-    def field(self, name: str) -> exp.Column:
-        return self.col(*_COLUMNS[name])
+    def field(self, name: str) -> exp.Expression:
+        if name == "amount":
+            return self.amount()
+        role = self.role(name)
+        return self.col(role.relation, role.column)
+
+    def amount(self) -> exp.Expression:
+        """The amount in tenge: the stored column, divided by 100 when it holds minor units."""
+        if self.model.amount is None:
+            raise _missing("amount")
+        column = self.col(self.model.fact.alias, self.model.amount)
+        if self.model.divisor == 1:
+            return column
+        return exp.Div(this=column, expression=exp.Literal.number(f"{self.model.divisor}.0"))
 
     def time(self) -> exp.Column:
-        return self.col(self.base, _TIME[self.intent.source])
+        relation = self.model.relation(self.base)
+        column = self.model.time if self.base == self.model.fact.alias else relation.time
+        if column is None:
+            raise Declined(f"{relation.name} has no time dimension in the semantic model")
+        return self.col(self.base, column)
 
     def from_(self, select: exp.Select) -> exp.Select:
-        table = exp.to_table(_TABLES[self.base])
+        table = exp.to_table(self.model.relation(self.base).table)
         select = select.from_(table.as_(self.base) if self.qualified else table)
-        for alias in self.joins:
-            select = select.join(exp.to_table(_TABLES[alias]).as_(alias), using=[_JOINS[alias]])
+        for edge in self.joins:
+            joined = exp.to_table(self.model.relation(edge.child).table).as_(edge.child)
+            on = exp.column(edge.left, table=edge.parent).eq(exp.column(edge.right, table=edge.child))
+            select = select.join(joined, on=on)
         return select
+
+    def literal(self, field: str, value: object) -> exp.Expression:
+        """A stored value as SQL: a number for numeric codes, else a string."""
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, int | float):
+            return exp.Literal.number(value)
+        return exp.Literal.string(str(value))
+
+    def stored(self, f: Filter) -> list[object]:
+        """The stored values a filter's tokens stand for (a status meaning -> its codes)."""
+        role = self.role(f.field)
+        return [stored for token in f.values for stored in role.db_values(token)]
 
 
 def _number(value: object) -> exp.Literal:
@@ -88,9 +128,10 @@ def _condition(query: _Query, f: Filter) -> exp.Expression:
         return column.between(*map(_number, f.values))
     if f.op in _COMPARE:
         return _COMPARE[f.op](this=column, expression=_number(f.values[0]))
-    if len(f.values) == 1:
-        return column.neq(f.values[0]) if f.negated else column.eq(f.values[0])
-    return exp.not_(column.isin(*f.values)) if f.negated else column.isin(*f.values)
+    values = [query.literal(f.field, v) for v in query.stored(f)]
+    if len(values) == 1:
+        return column.neq(values[0]) if f.negated else column.eq(values[0])
+    return exp.not_(column.isin(*values)) if f.negated else column.isin(*values)
 
 
 def _ratio(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
@@ -105,9 +146,8 @@ def _aggregate(query: _Query, measure: Measure) -> exp.Expression:
     kind = measure.kind
     if kind in _AGGREGATES:
         return _AGGREGATES[kind](this=amount)
-    if kind in ("unique_customers", "unique_merchants"):
-        key = "customer_id" if kind == "unique_customers" else "merchant_id"
-        return exp.Count(this=exp.Distinct(expressions=[query.col("t", key)]))
+    if kind in _UNIQUE:
+        return exp.Count(this=exp.Distinct(expressions=[query.col(*query.key(kind))]))
     if kind != "share":
         return exp.Count(this=exp.Star())  # count, merchant_count, customer_count
     total = exp.Sum(this=amount) if measure.basis == "volume" else exp.Count(this=exp.Star())
@@ -137,8 +177,9 @@ def _breakdown(query: _Query, select: exp.Select) -> exp.Select:
         if name == "customer_city" and "city" in dimensions:
             column = column.as_("customer_city")
         select = select.select(column)
-        if name in _GROUP_KEYS:
-            select = select.group_by(query.col(*_GROUP_KEYS[name]))
+        role = query.role(name)
+        if name in _GROUPED_BY_KEY and role.key is not None:
+            select = select.group_by(query.col(role.relation, role.key))
         select = select.group_by(query.field(name))
     return select
 
@@ -152,25 +193,26 @@ def _ordered(order: Order, query: _Query | None = None) -> exp.Ordered:
     return exp.Ordered(this=key, desc=order.descending or None, nulls_first=order.descending)
 
 
-def _output_name(name: str) -> str:
+def _output_name(model: SemanticModel, name: str) -> str:
     if name in SERIES:
         return name
-    return _COLUMNS[name][1] if name != "customer_city" else "city"
+    return model.roles[name].column
 
 
-def _series_average(intent: Intent) -> exp.Select:
+def _series_average(intent: Intent, model: SemanticModel) -> exp.Select:
     """ "Average daily volume": the per-day (week, month, hour) aggregates, averaged in an outer query."""
     series = intent.measures[0].of_series
     inner = build(
+        model,
         replace(
             intent,
             measures=tuple(Measure(m.kind) for m in intent.measures),
             dimensions=(series, *intent.dimensions),
             order=(),
             limit=None,
-        )
+        ),
     )
-    names = [_output_name(d) for d in intent.dimensions]
+    names = [_output_name(model, d) for d in intent.dimensions]
     averages = [exp.Avg(this=exp.column(Measure(m.kind).alias, table="s")).as_(m.alias) for m in intent.measures]
     select = sqlglot.select(*(exp.column(n, table="s") for n in names), *averages).from_(inner.subquery("s"))
     if names:
@@ -180,14 +222,15 @@ def _series_average(intent: Intent) -> exp.Select:
     return select.limit(intent.limit) if intent.limit is not None else select
 
 
-def build(intent: Intent) -> exp.Select:
-    """The SELECT for ``intent``."""
+def build(model: SemanticModel, intent: Intent) -> exp.Select:
+    """The SELECT for ``intent`` over ``model``."""
     if any(m.of_series for m in intent.measures):
-        return _series_average(intent)
-    query = _Query(intent)
+        return _series_average(intent, model)
+    query = _Query(intent, model)
     select = sqlglot.select()
     if intent.listing:
-        select = select.select(exp.Column(this=exp.Star(), table=exp.to_identifier("t")), query.field("merchant"))
+        rows = exp.Column(this=exp.Star(), table=exp.to_identifier(model.fact.alias)) if query.qualified else exp.Star()
+        select = select.select(rows, *([query.field("merchant")] if "merchant" in model.roles else []))
     else:
         select = _breakdown(query, select)
         select = select.select(*(_aggregate(query, m).as_(m.alias) for m in intent.measures))
@@ -208,6 +251,6 @@ def build(intent: Intent) -> exp.Select:
     return select
 
 
-def to_sql(intent: Intent) -> str:
+def to_sql(model: SemanticModel, intent: Intent) -> str:
     """The intent as pretty-printed PostgreSQL."""
-    return build(intent).sql(dialect="postgres", pretty=True)
+    return build(model, intent).sql(dialect="postgres", pretty=True)

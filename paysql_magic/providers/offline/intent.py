@@ -12,7 +12,7 @@ _PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "qu
 
 @dataclass(frozen=True)
 class Measure:
-    """One aggregate. ``kind`` is one of count, volume, avg, max, min, unique_customers, unique_merchants,
+    """One aggregate. ``kind`` is one of count, volume, avg, max, min, unique_customers, unique_merchants, unique_cards,
     merchant_count, customer_count, share (of rows matching ``condition``; of all rows per group when None)."""
 
     kind: str
@@ -39,6 +39,7 @@ _ALIASES = {
     "min": "min_amount",
     "unique_customers": "unique_customers",
     "unique_merchants": "unique_merchants",
+    "unique_cards": "unique_cards",
     "merchant_count": "merchant_count",
     "customer_count": "customer_count",
     "share": "share",  # each group's share of all rows
@@ -48,7 +49,8 @@ GROUP_THRESHOLDS = ("count", "volume", "avg")  # Filter fields compared after gr
 
 @dataclass(frozen=True)
 class Filter:
-    """``field`` (status, channel, currency, card_type, city, customer_city, segment, category, mcc_code, amount)
+    """``field`` (a role of the semantic model: status, channel, currency, card_brand, city, customer_city, segment,
+    category, mcc_code ...; amount, or brand: a merchant name's prefix)
     compared with ``values``: ``op`` is "in" for categorical fields, or gt, ge, lt, le, between for amounts."""
 
     field: str

@@ -1,15 +1,15 @@
-"""The vocabulary: Russian and English words and phrases -> concepts. A new word costs one entry here.
+"""The language: Russian and English words and phrases -> concepts. A new word costs one entry here.
 
 Each entry lists alternatives separated by "|"; an alternative is a phrase of one or more words, written in any
 inflected form (they are lemmatised like the question). Concepts are ``(kind, value)`` pairs read by the parser.
+Words for values are meanings ("отклоненные" -> status declined, "онлайн" -> channel online): which stored values
+carry a meaning, and the names of a database's cities, categories and merchants, come from its semantic model
+(``vocabulary.py``).
 """
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
-
-from paysql_magic.demo.mcc import BRANDS, CITIES, MCC_CODES
 
 
 class Concept(NamedTuple):
@@ -20,55 +20,6 @@ class Concept(NamedTuple):
 def _c(kind: str, value: object = None) -> Concept:
     return Concept(kind, value)
 
-
-CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(m.category for m in MCC_CODES))
-
-CITY_NAMES: dict[str, str] = {  # English spelling -> Russian names and forms pymorphy3 does not lemmatise
-    "Almaty": "алматы|алма ата|алмата|alma ata",
-    "Astana": "астана|нур султан|nur sultan|нурсултан|nursultan",
-    "Shymkent": "шымкент|чимкент",
-    "Karaganda": "караганда|караганды|qaraghandy",
-    "Aktobe": "актобе|актюбинск",
-    "Taraz": "тараз",
-    "Pavlodar": "павлодар",
-    "Oskemen": "оскемен|оскемена|усть каменогорск|ust kamenogorsk|oskemen|oskemena",
-    "Semey": "семей|семипалатинск",
-    "Atyrau": "атырау",
-    "Kostanay": "костанай|kostanai",
-    "Kyzylorda": "кызылорда|кызылорд|kyzyl orda",
-    "Aktau": "актау",
-    "Turkistan": "туркестан|turkestan",
-}
-
-CATEGORY_NAMES: dict[str, str] = {  # category -> Russian and English synonyms (the category name is added)
-    "Groceries": "продукты|продуктовый|продуктовый магазин|супермаркет|гипермаркет|бакалея|grocery|supermarket",
-    "Restaurants": "ресторан|кафе|общепит|фастфуд|фаст фуд|бар|кофейня|restaurant|cafe|fast food|dining",
-    "Fuel": "топливо|азс|заправка|бензин|автозаправка|gas station|petrol|fuel station",
-    "Transport": "транспорт|такси|парковка|проезд|общественный транспорт|taxi|parking|public transport",
-    "Travel": "путешествие|туризм|авиабилет|авиакомпания|отель|гостиница|турагентство|travel|airline|hotel",
-    "Pharmacies": "аптека|лекарство|pharmacy|drugstore|drug store",
-    "Healthcare": "медицина|здравоохранение|клиника|медицинский услуга|стоматология|healthcare|medical|clinic",
-    "Electronics": "электроника|бытовой техника|техника|electronics|appliance",
-    "Clothing": "одежда|обувь|одежда и обувь|clothing|clothes|apparel|shoes",
-    "Department stores": "универмаг|department store",
-    "Marketplaces": "маркетплейс|marketplace",
-    "Telecom": "связь|телеком|мобильный связь|телекоммуникация|telecom|telecommunication|mobile",
-    "Utilities": "коммунальный услуга|коммуналка|жкх|коммунальный платеж|utility|utility bill",
-    "Entertainment": "развлечение|кино|кинотеатр|досуг|entertainment|cinema|movie",
-    "Cash withdrawal": "снятие наличных|снятие|наличные|обналичивание|cash withdrawal|cash",
-    "Beauty": "красота|салон красоты|косметика|beauty|cosmetics",
-    "Home and garden": "дом и сад|товары для дома|мебель|стройматериал|home and garden|furniture|home improvement",
-    "Education": "образование|обучение|курсы|education|school|course",
-    "Other retail": "прочая розница|прочие товары|other retail",
-}
-
-BRAND_NAMES: dict[str, str] = {  # merchant brand -> Russian spellings (the Latin name is added)
-    "Magnum": "магнум", "Small": "смолл", "Sulpak": "сулпак", "Technodom": "технодом", "Mechta": "мечта",
-    "Kaspi Magazin": "каспи магазин", "Wolt": "вольт", "Yandex Go": "яндекс го|яндекс такси", "KFC": "кфс|кфц",
-    "Starbucks": "старбакс", "Burger King": "бургер кинг", "Beeline": "билайн", "Kcell": "кселл",
-    "Wildberries": "вайлдберриз|вайлдберис", "Ozon": "озон", "Netflix": "нетфликс", "Air Astana": "эйр астана",
-    "Leroy Merlin": "леруа мерлен", "Zara": "зара", "Galmart": "галмарт", "Europharma": "еврофарма",
-}  # fmt: skip
 
 ENTRIES: tuple[tuple[str, Concept], ...] = (
     # --- what is counted or summed
@@ -89,6 +40,7 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ),
     (
         "категория|категория mcc|mcc категория|mcc|мсс|категория мерчант|категория магазин|категория трат|"
+        "категория торговля|категория точка|shop category|store category|"
         "тип бизнес|отрасль|category|mcc category|merchant category|spending category|industry",
         _c("entity", "category"),
     ),
@@ -103,10 +55,11 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ("валюта|currency", _c("entity", "currency")),
     ("канал|канал оплаты|способ оплаты|channel|payment channel|payment method", _c("entity", "channel")),
     (
-        "тип карты|тип карт|платежный система|карточный система|вид карты|бренд карты|карта|card type|card brand|"
-        "card scheme|payment system|scheme|card network|card",
-        _c("entity", "card_type"),
+        "платежный система|карточный система|бренд карты|card brand|card scheme|payment system|scheme|card network",
+        _c("entity", "card_brand"),
     ),
+    ("тип карты|тип карт|вид карты|card type", _c("entity", "card_type")),
+    ("карта|card", _c("entity", "card")),
     ("статус|результат|status|outcome", _c("entity", "status")),
     ("сегмент|сегмент клиента|клиентский сегмент|segment|customer segment|client segment", _c("entity", "segment")),
     # --- measures
@@ -252,7 +205,7 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ),
     (
         "отклоненный|отклонить|неуспешный|неуспешно|отказ|отказной|отказать|неудачный|отклонение|declined|decline|"
-        "failed|failure|rejected|unsuccessful|denied|refused|отклонять|отклоняться|отказывать",
+        "failed|fail|failure|rejected|unsuccessful|denied|refused|отклонять|отклоняться|отказывать",
         _c("value", ("status", "declined")),
     ),
     (
@@ -262,20 +215,21 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ),
     (
         "pos|терминал|офлайн|оффлайн|offline|in store|in person|card present|pos терминал",
-        _c("value", ("channel", "POS")),
+        _c("value", ("channel", "card_present")),
     ),
     (
         "ecom|e com|e commerce|ecommerce|онлайн|online|интернет|internet|web|электронный коммерция|интернет платеж|"
         "card not present",
-        _c("value", ("channel", "ECOM")),
+        _c("value", ("channel", "online")),
     ),
-    ("atm|банкомат|cash machine", _c("value", ("channel", "ATM"))),
-    ("visa|виза", _c("value", ("card_type", "VISA"))),
+    ("atm|банкомат|cash machine", _c("value", ("channel", "atm"))),
+    ("qr|qr код|qr code|qr платеж|кьюар", _c("value", ("channel", "qr"))),
+    ("visa|виза", _c("value", ("card_brand", "visa"))),
     (
         "mastercard|master card|мастеркард|мастеркарт|мастер кард|мастеркарда|mc",
-        _c("value", ("card_type", "MASTERCARD")),
+        _c("value", ("card_brand", "mastercard")),
     ),
-    ("unionpay|union pay|юнионпей|юнион пэй|upi|china unionpay", _c("value", ("card_type", "UNIONPAY"))),
+    ("unionpay|union pay|юнионпей|юнион пэй|upi|china unionpay", _c("value", ("card_brand", "unionpay"))),
     ("retail|розничный|розница|массовый|mass|масс сегмент", _c("value", ("segment", "retail"))),
     ("premium|премиальный|премиум|vip|affluent|премиальный клиент", _c("value", ("segment", "premium"))),
     ("business|бизнес|корпоративный|corporate|юрлицо|юридический лицо|sme", _c("value", ("segment", "business"))),
@@ -306,18 +260,3 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         _c("filler"),
     ),
 )
-
-for _city, _names in CITY_NAMES.items():
-    ENTRIES += ((f"{_city.lower()}|{_names}", _c("value", ("city", _city))),)
-for _category in CATEGORIES:
-    ENTRIES += (
-        (f"{_category.lower()}|{CATEGORY_NAMES.get(_category, '')}".strip("|"), _c("value", ("category", _category))),
-    )
-
-_KNOWN = {alternative for alternatives, _ in ENTRIES for alternative in alternatives.split("|")}
-for _brand in dict.fromkeys(b.name for b in BRANDS):
-    _spelled = re.sub(r"[^a-z0-9]+", " ", _brand.lower()).strip()  # "Arbuz.kz" -> "arbuz kz"
-    if _spelled not in _KNOWN:  # "Small" is an English word first
-        ENTRIES += ((f"{_spelled}|{BRAND_NAMES.get(_brand, '')}".strip("|"), _c("value", ("brand", _brand))),)
-
-assert {name for name, _ in CITIES} == set(CITY_NAMES), "every demo city needs its Russian names"

@@ -10,10 +10,11 @@ is ignorable (neutral) only when it is a real verb, adverb...: a typo never is.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from paysql_magic.providers.offline.lexicon import ENTRIES, Concept
+from paysql_magic.providers.offline.lexicon import Concept
 from paysql_magic.providers.offline.spelling import Speller, is_word
 from paysql_magic.providers.offline.text import Token, tokenize, word_token
 
@@ -44,13 +45,13 @@ class _Phrase:
 
 
 class Matcher:
-    """The compiled lexicon: phrases indexed by the keys of their first word."""
+    """The compiled vocabulary (``vocabulary.entries``): phrases indexed by the keys of their first word."""
 
-    def __init__(self) -> None:
+    def __init__(self, entries: Sequence[tuple[str, Concept]]) -> None:
         self._index: dict[str, list[_Phrase]] = defaultdict(list)
         self._words: set[str] = set()  # every phrase word, as written and as its lemma or stem
         self._spellings: set[str] = set()  # every phrase word as written: what typos are corrected to
-        for rank, (alternatives, concept) in enumerate(ENTRIES):
+        for rank, (alternatives, concept) in enumerate(entries):
             for alternative in alternatives.split("|"):
                 words = tokenize(alternative) or [Token(alternative, frozenset({alternative}), alternative)]  # "-"
                 phrase = _Phrase(tuple(words), concept, rank)

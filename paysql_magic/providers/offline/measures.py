@@ -69,7 +69,12 @@ def _count(r: Reading, s: Slots, i: int) -> None:
     """ "сколько / количество / number of [уникальных] X": transactions, or merchants / customers."""
     j = r.next_index(i, ("entity",), ("unique", "new", "value", "in", "not", "sup", "measure"))
     entity = r.value(j)
-    if entity in ("merchant", "customer"):
+    if entity == "card":  # cards are counted among the payments: "уникальных карт", "cards that paid yesterday"
+        if not (r.has("unique") or r.has("entity", "transaction") or r.has("time") or r.has("last") or r.has("this")):
+            raise Declined(f"it counts cards among the payments only: say «уникальных {r.items[j].text}» and when")
+        s.add("unique_cards")
+        r.use(j)
+    elif entity in ("merchant", "customer"):
         unique = r.kind(i) == "unique" or r.has("unique")
         s.add(f"unique_{entity}s" if unique else f"{entity}_count")
         r.use(j)

@@ -7,6 +7,8 @@ request to change data, or a comparison is declined: the provider never guesses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from paysql_magic.errors import Declined
 from paysql_magic.providers.offline import breakdowns, filters
 from paysql_magic.providers.offline.dates import find_window
@@ -16,13 +18,18 @@ from paysql_magic.providers.offline.measures import measures
 from paysql_magic.providers.offline.reading import Reading, Slots
 from paysql_magic.providers.offline.refine import Change, refine
 from paysql_magic.providers.offline.resolve import resolve
+from paysql_magic.providers.offline.vocabulary import entries
+from paysql_magic.semantic.model import SemanticModel
 
 
 class Parser:
-    """Turns a question into an Intent; raises Declined, saying why, when it cannot."""
+    """Turns a question into an Intent over one semantic model; raises Declined, saying why, when it cannot.
 
-    def __init__(self) -> None:
-        self._matcher = Matcher()
+    ``sampled``: stored values per role read from the database, beside those the model lists."""
+
+    def __init__(self, model: SemanticModel, sampled: Mapping[str, tuple[object, ...]] | None = None) -> None:
+        self.model = model
+        self._matcher = Matcher(entries(model, sampled))
 
     def parse(self, question: str) -> Intent:
         r, s = self._read(question)
@@ -33,6 +40,8 @@ class Parser:
             breakdowns.dimensions(r, s)
             measures(r, s, share, found)
         _all_read(r)
+        if s.ranked and len(dict.fromkeys(s.dimensions)) > 1 and listed is None:
+            raise Declined("a top N within each group («в каждой категории», “in each city”) needs a language model")
         intent = Intent(
             measures=tuple(s.measures),
             dimensions=tuple(dict.fromkeys(s.dimensions)),
@@ -42,7 +51,7 @@ class Parser:
             limit=s.limit if listed is not None else (s.limit or (1 if s.singular else 10)) if s.ranked else None,
             listing=listed is not None,
         )
-        return resolve(intent, r)
+        return resolve(intent, r, self.model)
 
     def refine(self, base: Intent, change: str) -> Intent:
         """``base`` with the change a follow-up asks for: a filter, a time window, a breakdown, a measure, a
@@ -92,6 +101,11 @@ def _refuse(items: list[Item]) -> None:
     unsupported = next((item for item in items if item.kind == "unsupported"), None)
     if unsupported is not None:
         raise Declined(f"{unsupported.value} («{unsupported.text}») need a language model")
+    absent = next((item for item in items if item.kind == "absent"), None)
+    if absent is not None:
+        kind, value = absent.value
+        what = f"a {value}" if kind == "entity" else f"{value[0]} {value[1]}"
+        raise Declined(f"«{absent.text}» names {what.replace('_', ' ')}, which this database's semantic model has not")
     unknown = [item.text for item in items if item.kind == "unknown" and not item.neutral]
     if unknown:
         raise Declined(f"it does not know the words {', '.join(f'«{word}»' for word in unknown)}")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from functools import cache
 
 from paysql_magic.errors import Declined
 from paysql_magic.followup import change, thread
@@ -15,30 +15,40 @@ from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline.builder import to_sql
 from paysql_magic.providers.offline.intent import Window
 from paysql_magic.providers.offline.parser import Parser
+from paysql_magic.schema import Schema
+from paysql_magic.semantic.model import SemanticModel
+from paysql_magic.semantic.values import sampled
 from paysql_magic.variables import REFERENCE, Value
 
 HELP = """\
 The offline provider understands questions built from:
-  measures: number of transactions, volume/оборот (SUM amount_kzt), average amount/средний чек, largest or
-    smallest payment, unique customers or merchants, share/доля of a status, channel, currency, card type, city,
-    segment or category, number of merchants or customers (new ones too), daily averages;
-  breakdowns: by merchant, MCC category or code, city (merchant's or customer's), currency, channel, card type,
-    status, customer segment, customer; hourly/daily/weekly/monthly series;
+  measures: number of payments, volume/оборот (the sum of the amount, in tenge), average amount/средний чек,
+    largest or smallest payment, unique customers or merchants, share/доля of a status, channel, currency, city,
+    category or any dimension value, number of merchants or customers (new ones too), daily averages;
+  breakdowns: by any dimension of the semantic model (merchant, category, city, channel, status ...);
+    hourly/daily/weekly/monthly series;
   time windows: today, yesterday, last N days/weeks/months, last week/month, this week/month/year, a named
     month («в октябре»), a day range («с 1 по 15 ноября»);
-  filters: status (успешные/отклоненные/отмененные), channel (POS/ECOM/ATM), currency, card type, city, segment,
-    MCC category, merchant brand, amounts in KZT («свыше 500 000 тенге», "between 10k and 50k");
+  filters: the values of the model's dimensions (statuses by meaning: успешные/отклоненные/отмененные),
+    amounts in tenge («свыше 500 000 тенге», "between 10k and 50k");
   rankings: top N by volume or count («топ 5», "top ten", «самый крупный», "which city has the most ...").
 Examples: «Топ 10 мерчантов по объему транзакций за последние 7 дней»; "Share of declined transactions by
-channel this month".
+channel this month". Its words for this database come from the semantic model (paysql.yaml; paysql init).
 For any other question use a language model: set GEMINI_API_KEY and run %config Ask.provider = "gemini", or
 start Ollama (OLLAMA_HOST) and run %config Ask.provider = "ollama"."""
 
+_parsers: dict[tuple, Parser] = {}
+_parsers_lock = threading.Lock()
 
-@cache
-def _parser() -> Parser:
-    """One parser per process, built on first use (it loads pymorphy3's dictionaries and compiles the lexicon)."""
-    return Parser()
+
+def parser_for(model: SemanticModel, schema: Schema) -> Parser:
+    """One parser per model and sampled values, built on first use (pymorphy3's dictionaries, the vocabulary)."""
+    values = sampled(model, schema)
+    key = (model.fingerprint, tuple(sorted((k, tuple(map(str, v))) for k, v in values.items())))
+    with _parsers_lock:
+        if key not in _parsers:
+            _parsers[key] = Parser(model, values)
+        return _parsers[key]
 
 
 class OfflineProvider:
@@ -51,19 +61,22 @@ class OfflineProvider:
     def generate(self, prompt: Prompt) -> str:
         """The SQL for the question (a follow-up: the previous questions' intent with the change applied);
         raises Declined, saying what it understands, when it cannot parse it."""
+        if prompt.model is None:
+            raise Declined("The offline provider needs a semantic model of this database (paysql init drafts one)")
+        parser = parser_for(prompt.model, prompt.schema)
         first, *changes = thread(prompt.previous, prompt.question)
         today: str | None = None
         try:
             question, today = _with_values(first, prompt.params, today)
-            intent = _parser().parse(question)
+            intent = parser.parse(question)
             for refinement in changes:
                 question, today = _with_values(change(refinement), prompt.params, today)
-                intent = _parser().refine(intent, question)
+                intent = parser.refine(intent, question)
         except Declined as error:
             raise Declined(f"The offline provider cannot answer this question: {error}.\n{HELP}") from None
         if today is not None:
             intent = replace(intent, today=today, window=intent.window or Window("today"))
-        return to_sql(intent)
+        return to_sql(prompt.model, intent)
 
 
 _AS_OF = re.compile(r"(?:\b(?:по\s+состоянию\s+на|на|за|as\s+of|as\s+at|on|for)\s+)?$", re.IGNORECASE)

@@ -8,9 +8,6 @@ from dataclasses import dataclass, field
 from paysql_magic.providers.offline.intent import Measure
 from paysql_magic.providers.offline.matcher import Item
 
-DIMENSIONS = ("merchant", "customer", "category", "mcc_code", "city", "customer_city", "currency", "channel",
-              "card_type", "status", "segment")  # fmt: skip
-
 
 class Reading:
     """The question's meaningful items with the set of those already understood (``used``)."""
@@ -48,7 +45,7 @@ class Reading:
         return None
 
     def is_dimension(self, i: int | None) -> bool:
-        return self.kind(i) == "entity" and self.value(i) in DIMENSIONS
+        return self.kind(i) == "entity" and self.value(i) != "transaction"
 
     def use(self, *indexes: int | None) -> None:
         self.used.update(i for i in indexes if i is not None)

@@ -8,10 +8,21 @@ from dataclasses import replace
 from paysql_magic.errors import Declined
 from paysql_magic.providers.offline.intent import GROUP_THRESHOLDS, SERIES, Filter, Intent, Measure
 from paysql_magic.providers.offline.reading import Reading
+from paysql_magic.semantic.model import SemanticModel
 
-# What merchants and customers can be counted by in their own tables (any other filter needs transactions).
-_OWN_FIELDS = {"merchant_count": {"city", "category", "mcc_code"}, "customer_count": {"customer_city", "segment"}}
 _SOURCES = {"merchant_count": "merchants", "customer_count": "customers"}
+_ROLES = {"merchant_count": "merchant", "customer_count": "customer"}
+
+
+def own_fields(model: SemanticModel, kind: str) -> set[str]:
+    """What merchants (customers) can be counted by in their own table: the roles their relation reaches by joins
+    (a merchant's city and category); any other field needs the payments."""
+    role = model.role(_ROLES[kind])
+    if role is None:
+        return set()
+    reached = model.reachable(role.relation)
+    own = {name for name, r in model.roles.items() if r.relation in reached and name not in _ROLES.values()}
+    return own
 
 
 def _speaks_of_customers(intent: Intent, reading: Reading) -> bool:
@@ -34,15 +45,17 @@ def _customer_city(intent: Intent) -> Intent:
     )
 
 
-def _entity_source(intent: Intent, reading: Reading) -> Intent:
+def _entity_source(intent: Intent, reading: Reading, model: SemanticModel) -> Intent:
     """ "How many merchants in Almaty" counts the merchants table; "how many customers paid today" counts
     distinct customers of the day's transactions."""
-    counted = [m.kind for m in intent.measures if m.kind in _OWN_FIELDS]
+    counted = [m.kind for m in intent.measures if m.kind in _ROLES]
     if not counted:
         return intent
     kind = counted[0]
     new = reading.has("new")
-    own = _OWN_FIELDS[kind] | (set(SERIES) if new else set())  # "новые клиенты по месяцам": by created_at
+    role = model.role(_ROLES[kind])
+    dated = role is not None and model.relation(role.relation).time is not None
+    own = own_fields(model, kind) | (set(SERIES) if new and dated else set())  # "новые клиенты по месяцам"
     on_transactions = (
         len(intent.measures) > 1
         or reading.has("entity", "transaction")
@@ -58,11 +71,11 @@ def _entity_source(intent: Intent, reading: Reading) -> Intent:
     return replace(intent, source=_SOURCES[kind])
 
 
-def resolve(intent: Intent, reading: Reading) -> Intent:
+def resolve(intent: Intent, reading: Reading, model: SemanticModel) -> Intent:
     """The intent with its cities, its counted table and its ranking settled."""
-    if _speaks_of_customers(intent, reading):
+    if _speaks_of_customers(intent, reading) and "customer_city" in model.roles:
         intent = _customer_city(intent)
-    intent = _entity_source(intent, reading)
+    intent = _entity_source(intent, reading, model)
     if intent.source == "merchants":  # a merchant's own city, whoever is asking
         intent = replace(
             intent,

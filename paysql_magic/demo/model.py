@@ -1,0 +1,16 @@
+"""The demo database's semantic model, shipped beside its builder (``paysql.yaml`` in this folder)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from paysql_magic.semantic import SemanticModel, load
+
+MODEL_FILE = Path(__file__).with_name("paysql.yaml")
+
+
+@cache
+def demo_model() -> SemanticModel:
+    """The demo's semantic model, read once."""
+    return load(MODEL_FILE)

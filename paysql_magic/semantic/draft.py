@@ -1,0 +1,457 @@
+"""A semantic model drafted from the database alone: names, types, keys, comments and sampled values.
+
+The fact table is the base table (never a view) that looks most like payments: a time column, an amount, keys to
+other tables, a status. Its foreign keys (declared, or read from matching key names) give the joins; the columns
+of the joined tables give the roles (merchant, city, category ...); values are given their meaning (a status
+"FAIL" is declined) by the offline provider's own language. Every guess is reported in ``notes``, every question
+left open too; nothing is invented where the schema says nothing. The draft follows the business conventions:
+counts and turnover over every status, city = where the payment happened, the database's own time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+from sqlalchemy import Engine, text
+
+from paysql_magic.connection import connect
+from paysql_magic.egress import is_personal
+from paysql_magic.schema import Column, Schema, Table
+from paysql_magic.semantic.load import from_document
+from paysql_magic.semantic.model import SemanticModel
+from paysql_magic.semantic.spec import MEANINGS, VERSION
+
+_TIME_TYPES = ("timestamp", "timestamptz", "date", "timestamp with", "timestamp without")
+_NUMBER_TYPES = ("numeric", "decimal", "bigint", "integer", "int", "smallint", "double", "real", "money")
+_TEXT_TYPES = ("text", "varchar", "char", "character", "citext")
+
+_FACT_NAME = re.compile(
+    r"payment|transact|txn|operac|operation|platezh|plat[ey]zh|authori[sz]|оплат|платеж|транзак|операц", re.I
+)
+_MINOR = re.compile(r"tiyn|tyin|тиын|тиин|minor|cents?\b|копе|1/100", re.I)
+_TENGE = re.compile(r"tenge|тенге|kzt|тг\b", re.I)
+_ORIGINAL = re.compile(r"original|в валюте|currency of|валют[еы] операции|исходн", re.I)
+_AMOUNT = re.compile(r"amount|summ?a|sum\b|сумм|value", re.I)
+_TIME = re.compile(r"(^|_)(ts|time|timestamp|created|date|data|datetime|at|occurred|posted|when)($|_)|дата|время", re.I)
+
+# role -> (tables it lives in: a name pattern; its columns: a name pattern)
+_TABLE_KINDS = {
+    "merchant": re.compile(r"merchant|torgov|shop|store|retailer|outlet|магазин|торгов|мерчант|точк", re.I),
+    "terminal": re.compile(r"terminal|терминал", re.I),
+    "card": re.compile(r"^(karty|cards?|card_accounts?|карты)$|^cards?_|_cards?$", re.I),
+    "customer": re.compile(r"customer|client|klient|cardholder|holder|клиент|держател", re.I),
+    "category": re.compile(r"mcc|categor|kategor|категор", re.I),
+    "currency": re.compile(r"currenc|valyut|валют", re.I),
+    "status": re.compile(r"status|response|result|статус|код(ы)? ответа", re.I),
+}
+_PAN_COLUMN = re.compile(r"^(masked_pan|pan|card_number|nomer_karty|card_no|pan_masked|card_mask)$", re.I)
+_NAME_COLUMN = re.compile(r"^(name|title|naimenovanie|nazvanie|legal_name|merchant_name|shop_name|trade_name|"
+                          r"full_name|derzhatel|holder_name|fio|display_name)$", re.I)  # fmt: skip
+_COLUMN_ROLES = (  # role, column name pattern, comment pattern
+    ("channel", r"channel|kanal|канал|entry_mode|source", r"канал|channel"),
+    ("status", r"status|state|result|kod_statusa|response_code|resp_code|статус", r"статус|status|код ответа"),
+    ("card_brand", r"card_brand|^brand$|scheme|payment_system|platezhnaya_sistema|network",
+     r"платежн\w* систем|card (brand|scheme)"),
+    ("card_type", r"card_type|tip_karty|vid_karty|card_kind|card_product", r"тип карт|вид карт|card type"),
+    ("currency", r"^(currency|valyuta|currency_code|ccy|bukvennyy_kod|alpha_code|iso_code|kod_valyuty)$",
+     r"валют|currency"),
+    ("city", r"^(city|gorod|town|город)$", r"город|city"),
+    ("segment", r"segment|сегмент", r"сегмент|segment"),
+    ("mcc_code", r"^(mcc|mcc_code|kod_mcc)$", r"mcc"),
+    ("category", r"category|kategoriya|mcc_category|category_name|категория", r"категор|category"),
+)  # fmt: skip
+
+
+@dataclass
+class Draft:
+    """The drafted document, what was inferred and what is left to decide, and the model built from it."""
+
+    document: dict
+    notes: list[str] = field(default_factory=list)
+    model: SemanticModel | None = None
+
+
+def _kind(column: Column) -> str:
+    t = column.type.lower()
+    if t.startswith(_TIME_TYPES):
+        return "time"
+    if t.startswith(_NUMBER_TYPES):
+        return "number"
+    return "text" if t.startswith(_TEXT_TYPES) else "other"
+
+
+def _sql_name(table: Table) -> str:
+    return getattr(table, "sql_name", None) or table.name
+
+
+def _is_view(table: Table) -> bool:
+    return "view" in getattr(table, "kind", "table")
+
+
+def _keys(table: Table) -> set[str]:
+    return set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
+
+
+class _Schema:
+    """The introspected tables, with the joins declared or implied by key names."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.tables = [t for t in schema.tables if not _is_view(t)]
+        self.by_name = {_sql_name(t): t for t in self.tables}
+
+    def table(self, name: str, schema_name: str | None = None) -> Table | None:
+        for t in self.tables:
+            if t.name == name and (schema_name is None or getattr(t, "schema", schema_name) == schema_name):
+                return t
+        return None
+
+    def joins(self, table: Table) -> list[tuple[str, Table, str]]:
+        """(column of ``table``, the table it refers to, the referred column): declared foreign keys, else a
+        column named like another table's one-column primary key (``merchant_id`` -> merchants.merchant_id,
+        ``shop_id`` -> shops.id)."""
+        found: list[tuple[str, Table, str]] = []
+        for fk in table.foreign_keys:
+            target = self.table(fk.ref_table, getattr(fk, "ref_schema", None))
+            if target is not None and len(fk.columns) == 1 and target is not table:
+                found.append((fk.columns[0], target, fk.ref_columns[0]))
+        declared = {column for column, _, _ in found}
+        for column in table.columns:
+            if column.name in declared or column.name in table.primary_key:
+                continue
+            target = self._implied(table, column.name)
+            if target is not None:
+                found.append((column.name, target, target.primary_key[0]))
+        return found
+
+    def _implied(self, table: Table, column: str) -> Table | None:
+        stem = re.sub(r"(_id|_code|_kod|id_)$|^(id_|kod_)", "", column.lower())
+        for other in self.tables:
+            if (
+                other is table
+                or len(other.primary_key) != 1
+                or getattr(other, "schema", None) != getattr(table, "schema", None)
+            ):
+                continue
+            pk = other.primary_key[0]
+            named = other.name.lower().rstrip("s") in (stem, stem.rstrip("s")) or other.name.lower() == stem + "es"
+            if pk == column or (pk == "id" and named and column != "id"):
+                return other
+        return None
+
+
+def _fact_score(table: Table, schema: _Schema) -> float:
+    kinds = [_kind(c) for c in table.columns]
+    if "time" not in kinds or "number" not in kinds:
+        return 0
+    score = 1.0 + len(schema.joins(table))
+    text_ = f"{table.name} {table.comment or ''}"
+    score += 4 * bool(_FACT_NAME.search(text_))
+    score += 2 * any(_AMOUNT.search(c.name) or _AMOUNT.search(c.comment or "") for c in table.columns)
+    score += any(re.search(r"status|статус", c.name + (c.comment or ""), re.I) for c in table.columns)
+    return score
+
+
+def _time_column(table: Table) -> Column | None:
+    times = [c for c in table.columns if _kind(c) == "time"]
+    ranked = sorted(times, key=lambda c: (not _TIME.search(c.name), c.nullable, c.type == "date"))
+    return ranked[0] if ranked else None
+
+
+def _amount_column(table: Table) -> tuple[Column | None, str, str | None]:
+    """The amount summed for turnover, its unit, and why that unit."""
+    keys = _keys(table)
+    numbers = [c for c in table.columns if _kind(c) == "number" and c.name not in keys and not c.values]
+
+    def rank(c: Column) -> tuple:
+        described = f"{c.name} {c.comment or ''}"
+        return (
+            not _AMOUNT.search(described),
+            not _TENGE.search(described),
+            bool(_ORIGINAL.search(described)),
+            len(c.name),
+        )
+
+    ranked = sorted((c for c in numbers if _AMOUNT.search(f"{c.name} {c.comment or ''}")), key=rank)
+    if not ranked:
+        return None, "tenge", None
+    amount = ranked[0]
+    described = f"{amount.name} {amount.comment or ''}"
+    if _MINOR.search(described):
+        clue = f"the comment {amount.comment!r}" if _MINOR.search(amount.comment or "") else f"the name {amount.name!r}"
+        return amount, "minor", f"unit guessed from {clue}: minor units, divided by 100"
+    return amount, "tenge", None
+
+
+@cache
+def _language_matcher():
+    from paysql_magic.providers.offline.lexicon import ENTRIES
+    from paysql_magic.providers.offline.matcher import Matcher
+
+    return Matcher(ENTRIES)
+
+
+def meaning(role: str, label: str) -> str | None:
+    """The standard meaning the offline provider's language gives a value of ``role`` ("FAIL" -> declined)."""
+    for item in _language_matcher().items(label.replace("_", " ")):
+        if item.kind == "value" and item.value[0] == role:
+            return str(item.value[1])
+    return None
+
+
+def _labels(engine: Engine | None, table: Table, key: str) -> dict[object, str]:
+    """Code -> label read from a small lookup table (a status code's name), when an engine is at hand."""
+    texts = [c.name for c in table.columns if _kind(c) == "text" and c.name != key]
+    english = sorted(texts, key=lambda n: (not re.search(r"en|name|label|opis|descr", n, re.I), n))
+    if engine is None or not english:
+        return {}
+    sql = text(f'SELECT "{key}" AS k, "{english[0]}" AS v FROM {_sql_name(table)} LIMIT 200')
+    try:
+        with connect(engine) as conn:
+            return {row.k: str(row.v) for row in conn.execute(sql)}
+    except Exception:  # a lookup the role cannot read: the values stay without meanings
+        return {}
+
+
+class _Drafter:
+    def __init__(self, schema: Schema, engine: Engine | None, database: str | None) -> None:
+        self.schema, self.engine, self.database = _Schema(schema), engine, database
+        self.notes: list[str] = []
+        self.models: dict[str, dict] = {}  # semantic model name -> document
+        self.roles: dict[str, dict] = {}
+        self.personal: list[str] = []
+
+    def note(self, line: str) -> None:
+        self.notes.append(line)
+
+    def model_name(self, table: Table) -> str:
+        name = table.name
+        return (
+            name
+            if name not in self.models or self.models[name]["model"] == _sql_name(table)
+            else _sql_name(table).replace(".", "_")
+        )
+
+    def add_model(self, table: Table, entities: list[dict]) -> str:
+        name = self.model_name(table)
+        if name in self.models:
+            known = {e["name"] for e in self.models[name]["entities"]}
+            self.models[name]["entities"] += [e for e in entities if e["name"] not in known]
+            return name
+        document = {"name": name, "model": _sql_name(table)}
+        if table.comment:
+            document["description"] = table.comment
+        document["entities"] = entities
+        document["dimensions"] = []
+        self.models[name] = document
+        for column in table.columns:
+            if is_personal(column.name, column.comment):
+                self.personal.append(f"{name}.{column.name}")
+        return name
+
+    def dimension(self, model: str, column: Column, kind: str = "categorical") -> None:
+        dims = self.models[model]["dimensions"]
+        if any(d["name"] == column.name for d in dims):
+            return
+        entry: dict = {"name": column.name, "type": kind}
+        if kind == "time":
+            entry["type_params"] = {"time_granularity": "day" if column.type == "date" else "second"}
+        if column.comment:
+            entry["description"] = column.comment
+        dims.append(entry)
+
+    def role(self, role: str, model: str, column: Column, why: str, values: dict | None = None) -> None:
+        if role in self.roles:
+            return
+        self.dimension(model, column)
+        spec: dict = {"dimension": f"{model}.{column.name}"}
+        if values:
+            spec["values"] = values
+        self.roles[role] = spec
+        self.note(f"{role}: {model}.{column.name} ({why})")
+
+    def build(self) -> Draft:
+        candidates = sorted(self.schema.tables, key=lambda t: -_fact_score(t, self.schema))
+        fact = next((t for t in candidates if _fact_score(t, self.schema) > 0), None)
+        head = {"version": VERSION, "name": f"{self.database or 'database'} payments"}
+        if self.database:
+            head["database"] = {"name": self.database}
+        if fact is None:
+            self.note("no payment-like table (a time column and an amount): a minimal model; the offline provider "
+                      "cannot answer until payments is filled in, a language model can")  # fmt: skip
+            return Draft({**head, "semantic_models": []}, self.notes)
+        self.note(f"fact table: {_sql_name(fact)} ({fact.comment or 'a time column, an amount, keys'})")
+        return self._payments(fact, head)
+
+    def _payments(self, fact: Table, head: dict) -> Draft:
+        time = _time_column(fact)
+        amount, unit, why = _amount_column(fact)
+        pk = [{"name": fact.name, "type": "primary", "expr": fact.primary_key[0]}] if fact.primary_key else []
+        fact_name = self.add_model(fact, pk or [{"name": fact.name, "type": "natural", "expr": time.name}])
+        self.models[fact_name]["defaults"] = {"agg_time_dimension": time.name}
+        self.dimension(fact_name, time, "time")
+        self.note(f"time: {fact_name}.{time.name} ({time.type}; periods are days in the database time zone)")
+        payments: dict = {"fact": fact_name, "time": time.name}
+        if amount is not None:
+            payments["amount"], payments["unit"] = amount.name, unit
+            self.note(f"amount: {fact_name}.{amount.name}" + (f" ({why})" if why else " (in tenge)"))
+            self.models[fact_name]["measures"] = [
+                {"name": "total_volume", "agg": "sum", "expr": amount.name},
+                {"name": "avg_amount", "agg": "average", "expr": amount.name},
+            ]
+        else:
+            self.note("amount: not found (no numeric column named or described as an amount): volumes decline")
+        payments["turnover_statuses"] = "all"
+        self._walk(fact, fact_name, depth=0, seen={_sql_name(fact)})
+        self._columns(fact, fact_name, where="fact")
+        payments["roles"] = self.roles
+        if self.personal:
+            payments["personal"] = sorted(set(self.personal))
+        missing = [r for r in ("merchant", "city", "status", "channel", "category") if r not in self.roles]
+        if missing:
+            self.note(f"not found: {', '.join(missing)} (questions naming them decline; add them under payments.roles)")
+        document = {**head, "semantic_models": list(self.models.values()), "payments": payments}
+        return Draft(document, self.notes)
+
+    def _walk(self, table: Table, name: str, depth: int, seen: set[str]) -> None:
+        """Join the tables ``table`` refers to (two levels deep), each as a semantic model with its roles."""
+        if depth > 2:
+            return
+        for column, target, ref in self.schema.joins(table):
+            if _sql_name(target) in seen:
+                continue
+            seen.add(_sql_name(target))
+            entity = target.name
+            self.models[name]["entities"].append({"name": entity, "type": "foreign", "expr": column})
+            target_name = self.add_model(target, [{"name": entity, "type": "primary", "expr": ref}])
+            self._table_roles(target, target_name, column)
+            self._walk(target, target_name, depth + 1, seen)
+
+    def _table_roles(self, table: Table, name: str, via: str) -> None:
+        kind = next((k for k, pattern in _TABLE_KINDS.items() if pattern.search(table.name)), None)
+        if kind is None and table.comment:
+            kind = next((k for k, pattern in _TABLE_KINDS.items() if pattern.search(table.comment)), None)
+        names = [c for c in table.columns if _NAME_COLUMN.match(c.name)]
+        if kind in ("merchant", "customer") and names:
+            self.role(kind, name, names[0], f"the name column of {_sql_name(table)}, joined on {via}")
+        if kind == "terminal":
+            label = names[0] if names else next(c for c in table.columns if c.name == table.primary_key[0])
+            self.role("terminal", name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
+            self.roles["terminal"]["synonyms"] = ["терминал", "terminal"]
+        if kind == "card":
+            pan = next((c for c in table.columns if _PAN_COLUMN.match(c.name)), None)
+            label = pan or next(c for c in table.columns if c.name == table.primary_key[0])
+            self.role("card", name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
+            holder = next((c for c in table.columns if _NAME_COLUMN.match(c.name)), None)
+            if holder is not None:
+                self.role("customer", name, holder, f"the card holder's name in {_sql_name(table)}")
+        if kind == "currency":
+            code = next((c for c in table.columns if re.search(r"alpha|bukv|iso|code|kod", c.name, re.I)
+                         and c.type.startswith(("char", "character(3)", "varchar", "text"))), None)  # fmt: skip
+            if code is not None:
+                self.role("currency", name, code, f"the letter code of {_sql_name(table)}")
+        if kind == "status" and len(table.primary_key) == 1:
+            self._status_lookup(table, name)
+        self._columns(table, name, where=kind or "joined")
+
+    def _status_lookup(self, table: Table, name: str) -> None:
+        key = next(c for c in table.columns if c.name == table.primary_key[0])
+        labels = _labels(self.engine, table, key.name)
+        values = {}
+        for code, label in sorted(labels.items(), key=lambda kv: str(kv[0])):
+            means = meaning("status", label)
+            values[code] = {"means": means} if means else {}
+            if means:
+                self.note(f"status value {code} ({label}) read as {means}")
+        if labels:
+            self.status_codes = (name, key.name, values)
+
+    def _columns(self, table: Table, name: str, where: str) -> None:
+        """Roles named by the columns themselves: channel, status, card brand, currency, city, segment, MCC."""
+        keys = set(table.primary_key)
+        for column in table.columns:
+            if column.name in keys or is_personal(column.name, column.comment):
+                continue
+            for role, names, comments in _COLUMN_ROLES:
+                target = self._target(role, where)
+                if target is None or target in self.roles:
+                    continue
+                if re.search(names, column.name, re.I) or (
+                    column.comment
+                    and re.search(comments, column.comment, re.I)
+                    and _kind(column) == "text"
+                    and role != "mcc_code"
+                ):
+                    self._column_role(target, name, table, column)
+                    break
+
+    @staticmethod
+    def _target(role: str, where: str) -> str | None:
+        """The role a column is, by the table it is in: a customer's city is customer_city."""
+        if role == "city":
+            cities = {"customer": "customer_city", "card": "customer_city", "fact": "city", "terminal": "city"}
+            return {**cities, "merchant": "city"}.get(where)
+        if role == "segment":
+            return "segment" if where in ("customer", "card", "fact") else None
+        if role == "category" and where not in ("category", "merchant", "fact"):
+            return None
+        return role
+
+    def _column_role(self, role: str, name: str, table: Table, column: Column) -> None:
+        if role == "status" and _kind(column) == "number" and getattr(self, "status_codes", None):
+            return self._coded_status(name, column)
+        if role == "currency" and _kind(column) == "number":
+            return  # a numeric ISO code: the letter code of its lookup table is the currency
+        values: dict = {}
+        if role in MEANINGS:
+            for value in column.values:
+                means = meaning(role, str(value))
+                values[_typed(value, column)] = {"means": means} if means else {}
+                self.note(
+                    f"{role} value {value!r} " + (f"read as {means}" if means else "not understood: add its means")
+                )
+        self.role(
+            role,
+            name,
+            column,
+            f"column {column.name}" + (f", comment {column.comment!r}" if column.comment else ""),
+            values,
+        )
+
+    def _coded_status(self, name: str, column: Column) -> None:
+        _, _, values = self.status_codes
+        self.role("status", name, column, f"codes of {self.status_codes[0]}", values)
+
+
+def _typed(value: object, column: Column) -> object:
+    if _kind(column) == "number" and re.fullmatch(r"-?\d+", str(value)):
+        return int(value)
+    return value
+
+
+def draft(schema: Schema, *, engine: Engine | None = None, database: str | None = None) -> Draft:
+    """The semantic model of ``schema``, drafted; with ``engine``, small lookup tables are read for labels."""
+    result = _Drafter(schema, engine, database).build()
+    if result.document.get("payments"):
+        result.model = from_document(result.document, source="the drafted semantic model")
+    return result
+
+
+def merge(edited: dict, drafted: dict, exists: Callable[[str], bool] | None = None) -> dict:
+    """``paysql init --update``: the analyst's edits win; what the new draft adds is added."""
+    if isinstance(edited, dict) and isinstance(drafted, dict):
+        merged = dict(drafted)
+        for key, value in edited.items():
+            merged[key] = merge(value, drafted[key], exists) if key in drafted else value
+        return merged
+    if (
+        isinstance(edited, list)
+        and isinstance(drafted, list)
+        and all(isinstance(x, dict) and "name" in x for x in edited + drafted)
+    ):
+        by_name = {x["name"]: x for x in drafted}
+        out = [merge(x, by_name.pop(x["name"]), exists) if x["name"] in by_name else x for x in edited]
+        return out + list(by_name.values())
+    return edited

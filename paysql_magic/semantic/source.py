@@ -1,0 +1,61 @@
+"""Which semantic model a call uses: the file named (``--semantic-model``, ``Ask.semantic_model``,
+``PAYSQL_SEMANTIC_MODEL``), else ``paysql.yaml`` in the working directory, else the demo's own model on the demo
+database, else a draft made in memory from the database (the same draft ``paysql init`` would write)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from paysql_magic.egress import is_demo
+from paysql_magic.schema import Schema
+from paysql_magic.semantic import drift
+from paysql_magic.semantic.load import load
+from paysql_magic.semantic.model import SemanticModel
+from paysql_magic.settings import env_semantic_model
+
+DEFAULT_FILE = "paysql.yaml"
+DRAFTED = "-- semantic model: drafted in memory from the database; paysql init writes it to paysql.yaml for you to edit"
+
+_loaded: dict[tuple[str, float], SemanticModel] = {}
+_drafts: dict[str, SemanticModel | None] = {}
+_lock = threading.Lock()
+
+
+def _from_file(path: Path) -> SemanticModel:
+    key = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = load(path)
+        return _loaded[key]
+
+
+def model_file(named: str | None) -> Path | None:
+    """The semantic model file a call uses, if any."""
+    if named or (named := env_semantic_model()):
+        return Path(named).expanduser()
+    here = Path(DEFAULT_FILE)
+    return here if here.is_file() else None
+
+
+def model_for(engine: Engine, schema: Schema, named: str | None = None) -> tuple[SemanticModel | None, str | None]:
+    """The model for this database, and a note to show once when it was drafted rather than read from a file
+    (None: a database with no payment-like table, which only a language model can answer).
+    Raises ModelError (one line) for an invalid file or one that does not match the database."""
+    path = model_file(named)
+    if path is not None:
+        model = _from_file(path)
+        drift.check(model, schema, engine.url.database)
+        return model, None
+    if is_demo(engine):
+        from paysql_magic.demo import demo_model
+
+        return demo_model(), None
+    from paysql_magic.semantic.draft import draft
+
+    with _lock:
+        if schema.hash not in _drafts:
+            _drafts[schema.hash] = draft(schema, engine=engine, database=engine.url.database).model
+        return _drafts[schema.hash], DRAFTED
