@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from paysql_magic import privileges
 from paysql_magic.connection import create_if_missing, first_line
 from paysql_magic.settings import env_audit_fallback
 
@@ -175,7 +176,8 @@ def write(engine: Engine, record: AuditRecord) -> bool:
     Rows that could not be written before (the database was unreachable) are written first, in the same
     transaction. A row that cannot be written is kept in memory for the next write and appended to the local
     fallback file (see ``import_fallback``). Never raises: a failure becomes one warning, so the user's cell is
-    never broken by the audit. Returns whether the row was written.
+    never broken by the audit; a role without the privilege to create or write the table gets one line naming the
+    fix, once per process (``privileges.warn_once``). Returns whether the row was written.
     """
     key = _key(engine)
     with _lock:
@@ -186,8 +188,10 @@ def write(engine: Engine, record: AuditRecord) -> bool:
                 conn.execute(_INSERT, [_params(row) for row in rows])
         except Exception as exc:  # the audit must never break the caller's cell
             _pending[key] = rows
-            kept = _keep(record)
-            warnings.warn(f"paysql: audit row not written: {first_line(exc)}; {kept}", stacklevel=2)
+            in_file, kept = _keep(record)
+            # a role without the privilege: one line naming the fix, once per process (the row is in the file)
+            if not (in_file and privileges.warn_once(engine, exc, stacklevel=2)):
+                warnings.warn(f"paysql: audit row not written: {first_line(exc)}; {kept}", stacklevel=2)
             return False
         _pending.pop(key, None)
     return True
@@ -198,8 +202,8 @@ def pending(engine: Engine) -> list[AuditRecord]:
     return list(_pending.get(_key(engine), []))
 
 
-def _keep(record: AuditRecord) -> str:
-    """Append ``record`` to the fallback file (mode 0600); says where the row is kept."""
+def _keep(record: AuditRecord) -> tuple[bool, str]:
+    """Append ``record`` to the fallback file (mode 0600); whether it is in the file, and where the row is kept."""
     path = env_audit_fallback()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,8 +212,8 @@ def _keep(record: AuditRecord) -> str:
         with os.fdopen(fd, "a", encoding="utf-8") as out:
             out.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
     except OSError as exc:
-        return f"kept in memory only ({exc.strerror}: {path})"
-    return f"kept in memory and in {path}"
+        return False, f"kept in memory only ({exc.strerror}: {path})"
+    return True, f"kept in memory and in {path}"
 
 
 def import_fallback(engine: Engine, path: Path | None = None) -> tuple[int, int]:

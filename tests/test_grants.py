@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+import itertools
+import json
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from paysql_magic import audit, cli, grants
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from paysql_magic import audit, cli, core, grants, privileges
 from paysql_magic.demo.dataset import with_user
+from paysql_magic.providers.scripted import ScriptedProvider
+from paysql_magic.settings import Settings
 
 ROLE = "paysql_test_readonly"
 
@@ -23,7 +33,7 @@ def test_the_statements_for_a_production_database(admin_url, capsys):
     assert lines[0].startswith("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'analyst ro')")
     assert 'ALTER ROLE "analyst ro" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;' in lines
     assert f'GRANT CONNECT ON DATABASE "{make_url(admin_url).database}" TO "analyst ro";' in lines
-    assert 'GRANT SELECT ON "merchants", "transactions" TO "analyst ro";' in lines
+    assert 'GRANT SELECT ON "public"."merchants", "public"."transactions" TO "analyst ro";' in lines
     assert 'GRANT INSERT, SELECT ON query_audit_log TO "analyst ro";' in lines
     assert 'GRANT SELECT, INSERT, UPDATE ON query_cache, verified_examples TO "analyst ro";' in lines
     assert 'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "analyst ro";' in lines
@@ -33,8 +43,10 @@ def test_the_statements_for_a_production_database(admin_url, capsys):
 
 def test_by_default_every_table_of_public_but_paysqls_own_is_granted(admin_url, capsys):
     lines = _grant(capsys, "--role", "analyst", "--database-url", admin_url)
-    expected = 'GRANT SELECT ON "customers", "mcc_codes", "merchants", "transactions" TO "analyst";'
-    assert expected in lines
+    relations = '"public"."customers", "public"."mcc_codes", "public"."merchants", "public"."transactions"'
+    assert f'GRANT SELECT ON {relations} TO "analyst";' in lines
+    assert lines[-1] == "-- dry run: role analyst would SELECT 4 relations in schema public (4); add --apply to run it"
+    assert not any("paysql_api" in line or "paysql_meta" in line for line in lines)  # API keys, demo metadata
 
 
 def test_the_demo_reader_gets_the_same_statements():
@@ -75,3 +87,288 @@ def test_an_applied_role_reads_and_appends_but_changes_nothing(applied_role, sta
     with applied_role.connect() as conn:
         sql = "SELECT db_user FROM query_audit_log WHERE user_name = :u ORDER BY id DESC LIMIT 1"
         assert conn.execute(text(sql), {"u": ROLE}).scalar_one() == ROLE
+
+
+# --- a company database: a schema of its own, views, a partitioned table, names that need quoting ---------------
+
+COMPANY_DB = "paysql_grants_company_test"
+ODD = '"Odd ""Schema"".x"."Mixed, Case"'  # a schema with a quote and a dot, a table with a comma and capitals
+COMPANY_DDL = f"""
+CREATE SCHEMA acquiring;
+CREATE TABLE acquiring.payments (id int PRIMARY KEY, amount numeric NOT NULL);
+INSERT INTO acquiring.payments VALUES (1, 10), (2, 20), (3, 30);
+CREATE VIEW acquiring.big_payments AS SELECT * FROM acquiring.payments WHERE amount > 15;
+CREATE MATERIALIZED VIEW acquiring.payment_totals AS SELECT count(*) AS n, sum(amount) AS total FROM acquiring.payments;
+CREATE TABLE acquiring.settlements (id int, settled_on date NOT NULL) PARTITION BY RANGE (settled_on);
+CREATE TABLE acquiring.settlements_2024 PARTITION OF acquiring.settlements
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE acquiring.settlements_2025 PARTITION OF acquiring.settlements
+    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO acquiring.settlements VALUES (1, '2024-05-01'), (2, '2025-05-01');
+CREATE SEQUENCE acquiring.payment_ids;
+CREATE SCHEMA "Odd ""Schema"".x";
+CREATE TABLE {ODD} (id int);
+INSERT INTO {ODD} VALUES (7);
+CREATE TABLE public.merchants (id int);
+"""
+ODD_ROLE = 'paysql "acq" o\'$$dd'  # a quote, a double quote and the dollar quote of the DO block
+COMPANY_ROLES = ("paysql_acq_one", "paysql acq all", ODD_ROLE, "paysql_acq_dry", "paysql_acq_failed")
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    maintenance.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(False)
+
+
+def _drop(admin_url: str, name: str, roles: tuple[str, ...]) -> None:
+    """Drop the database, then the roles (their privileges lived in it; CONNECT is part of it)."""
+    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        for role in roles:
+            conn.execute(text(f"DROP ROLE IF EXISTS {grants.quote_ident(role)}"))
+    maintenance.dispose()
+
+
+@pytest.fixture(scope="module")
+def company_url(admin_url: str) -> Iterator[str]:
+    url = _fresh_database(admin_url, COMPANY_DB)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(COMPANY_DDL)
+    engine.dispose()
+    yield url
+    _drop(admin_url, COMPANY_DB, COMPANY_ROLES)
+
+
+@contextmanager
+def _as(url: str, role: str) -> Iterator[Connection]:
+    engine = create_engine(with_user(url, role))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT session_user")).scalar_one() == role
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _denied(url: str, role: str, statement: str) -> None:
+    with _as(url, role) as conn, pytest.raises(ProgrammingError, match="permission denied"):
+        conn.execute(text(statement))
+
+
+def test_one_table_of_a_company_schema(company_url, capsys):
+    role = "paysql_acq_one"
+    lines = _grant(capsys, "--role", role, "--database-url", company_url, "--tables", "acquiring.payments", "--apply")
+    assert f'GRANT USAGE ON SCHEMA "acquiring" TO "{role}";' in lines
+    assert f'GRANT SELECT ON "acquiring"."payments" TO "{role}";' in lines
+    assert lines[-1] == (
+        f"-- applied to {COMPANY_DB}: role {role} may SELECT 1 relation in schema acquiring (1) (USAGE on their "
+        "schemas), append to query_audit_log and keep query_cache, verified_examples: read-only"
+    )
+    with _as(company_url, role) as conn:
+        assert conn.execute(text("SELECT count(*) FROM acquiring.payments")).scalar_one() == 3
+    _denied(company_url, role, "SELECT * FROM acquiring.big_payments")  # not asked for: not granted
+    _denied(company_url, role, "UPDATE acquiring.payments SET amount = 0")
+    _denied(company_url, role, "CREATE TABLE acquiring.evil (id int)")
+    _denied(company_url, role, "CREATE TABLE public.evil (id int)")
+    _denied(company_url, role, "CREATE SCHEMA evil")
+
+
+def test_every_relation_of_every_schema_without_tables(company_url, capsys):
+    role = "paysql acq all"
+    lines = _grant(capsys, "--role", role, "--database-url", company_url, "--apply")
+    r = '"paysql acq all"'
+    assert f'GRANT USAGE ON SCHEMA "acquiring" TO {r};' in lines
+    assert f'GRANT USAGE ON SCHEMA "Odd ""Schema"".x" TO {r};' in lines
+    relations = (
+        f'{ODD}, "acquiring"."big_payments", "acquiring"."payment_totals", "acquiring"."payments", '
+        '"acquiring"."settlements", "public"."merchants"'
+    )
+    assert f"GRANT SELECT ON {relations} TO {r};" in lines  # no partition, no sequence, none of paysql's own
+    assert lines[-1].startswith(
+        f'-- applied to {COMPANY_DB}: role {role} may SELECT 6 relations in schemas Odd "Schema".x (1), acquiring (4), '
+        "public (1) (USAGE on their schemas)"
+    )
+    assert lines[-1].endswith(": read-only")
+    with _as(company_url, role) as conn:
+        assert conn.execute(text("SELECT count(*) FROM acquiring.payments")).scalar_one() == 3
+        assert conn.execute(text("SELECT count(*) FROM acquiring.big_payments")).scalar_one() == 2
+        assert conn.execute(text("SELECT total FROM acquiring.payment_totals")).scalar_one() == 60
+        assert conn.execute(text("SELECT count(*) FROM acquiring.settlements")).scalar_one() == 2  # both partitions
+        assert conn.execute(text(f"SELECT id FROM {ODD}")).scalar_one() == 7
+        assert conn.execute(text("SELECT count(*) FROM merchants")).scalar_one() == 0
+    _denied(company_url, role, "SELECT * FROM acquiring.settlements_2024")  # a partition is read through its parent
+    _denied(company_url, role, "DELETE FROM acquiring.payments")
+    _denied(company_url, role, "CREATE TABLE acquiring.evil (id int)")
+    _denied(company_url, role, 'CREATE TABLE "Odd ""Schema"".x".evil (id int)')
+    engine = create_engine(with_user(company_url, role))
+    try:  # paysql's own tables, granted separately, work for the role
+        assert audit.write(engine, audit.AuditRecord(source="api", status="ok", user_name="acq"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("tables", "granted"),
+    [
+        (ODD, ODD),
+        ("ACQUIRING.Payments", '"acquiring"."payments"'),  # unquoted names fold to lower case, as in SQL
+        ("merchants", '"public"."merchants"'),  # a bare name: found on the search path
+        ("acquiring.payments, acquiring.big_payments", '"acquiring"."payments", "acquiring"."big_payments"'),
+    ],
+)
+def test_names_are_resolved_and_quoted(company_url, capsys, tables, granted):
+    lines = _grant(capsys, "--role", ODD_ROLE, "--database-url", company_url, "--tables", tables)
+    assert f"GRANT SELECT ON {granted} TO {grants.quote_ident(ODD_ROLE)};" in lines
+
+
+def test_a_quoted_schema_and_table_are_granted(company_url, capsys):
+    role = ODD_ROLE
+    _grant(capsys, "--role", role, "--database-url", company_url, "--tables", ODD, "--apply")
+    with _as(company_url, role) as conn:
+        assert conn.execute(text(f"SELECT id FROM {ODD}")).scalar_one() == 7
+
+
+def test_a_dry_run_grants_nothing(company_url, admin_engine, capsys):
+    lines = _grant(capsys, "--role", "paysql_acq_dry", "--database-url", company_url, "--tables", "acquiring.payments")
+    assert (
+        lines[-1]
+        == "-- dry run: role paysql_acq_dry would SELECT 1 relation in schema acquiring (1); add --apply to run it"
+    )
+    with admin_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pg_roles WHERE rolname = 'paysql_acq_dry'")).scalar_one() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tables", "acquiring.paymentz"], "no table acquiring.paymentz"),
+        (["--tables", "acquiring.payments,nosuch"], "no table nosuch"),
+        (["--tables", "nosuch.payments"], "no schema nosuch"),
+        (["--tables", "acquiring.payment_ids"], "acquiring.payment_ids is not a table or view"),
+        (["--tables", 'acquiring."payments'], 'not a table name: acquiring."payments'),
+        (["--role", "pg_monitor"], "role pg_monitor is reserved by PostgreSQL"),
+        (["--role", "public"], "role public is reserved by PostgreSQL"),
+        (["--role", "postgres"], "role postgres is the one running the grants: name the analysts' role, not the admin"),
+    ],
+)
+def test_what_cannot_be_granted_fails_in_one_line(company_url, admin_engine, capsys, args, message):
+    role = ["--role", "paysql_acq_failed"] if "--role" not in args else []
+    if "postgres" in args:
+        args = ["--role", make_url(company_url).username]
+    assert cli.main(["grant-readonly", *role, "--database-url", company_url, *args, "--apply"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"paysql: grant-readonly: {message}\n"
+    with admin_engine.connect() as conn:  # nothing applied
+        assert conn.execute(text("SELECT count(*) FROM pg_roles WHERE rolname = 'paysql_acq_failed'")).scalar_one() == 0
+
+
+def test_the_paysql_command_fails_without_a_traceback(company_url):
+    command = [sys.executable, "-m", "paysql_magic.cli", "grant-readonly", "--role", "paysql_acq_failed"]
+    done = subprocess.run(
+        [*command, "--database-url", company_url, "--tables", "acquiring.paymentz"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr == "paysql: grant-readonly: no table acquiring.paymentz\n"
+    assert done.stdout == ""
+
+
+def test_a_role_the_server_refuses_fails_in_one_line(company_url, capsys):
+    """An admin without the privilege to grant: the server's own line, exit 2, nothing applied."""
+    weak = "paysql_acq_failed"
+    engine = create_engine(company_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {weak} LOGIN"))
+    engine.dispose()
+    try:
+        url = with_user(company_url, weak)
+        assert cli.main(["grant-readonly", "--role", "paysql_acq_dry", "--database-url", url, "--apply"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("paysql: grant-readonly: ") and err.count("\n") == 1
+        assert "permission denied" in err or "must be" in err
+    finally:
+        engine = create_engine(company_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP ROLE {weak}"))
+        engine.dispose()
+
+
+# --- a role without CREATE: the answer, and one line naming the fix ---------------------------------------------
+
+NO_CREATE_ROLE = "paysql_no_create"
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["cannot create", "cannot write"])
+def no_create_engine(request, admin_url: str, monkeypatch) -> Iterator[Engine]:
+    """A role that may read ``payments`` of a fresh database and nothing else: paysql's own tables are missing (it
+    cannot create them) or there but not granted (it cannot write them)."""
+    monkeypatch.delenv("PAYSQL_AUDIT_URL", raising=False)
+    name = f"paysql_no_create_{next(_databases)}_test"  # a new store database: its line not shown yet
+    url = _fresh_database(admin_url, name)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"DROP ROLE IF EXISTS {NO_CREATE_ROLE}; CREATE ROLE {NO_CREATE_ROLE} LOGIN; "
+            f"REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE CREATE, TEMPORARY ON DATABASE {name} FROM PUBLIC; "
+            "CREATE TABLE payments (id int); INSERT INTO payments VALUES (1), (2); "
+            f"GRANT SELECT ON payments TO {NO_CREATE_ROLE}"
+        )
+        if request.param == "cannot write":
+            grants.ensure_own_tables(conn)
+    engine.dispose()
+    reader = create_engine(with_user(url, NO_CREATE_ROLE))
+    yield reader
+    reader.dispose()
+    _drop(admin_url, name, (NO_CREATE_ROLE,))
+
+
+def _paysql_lines(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if str(w.message).startswith("paysql:")]
+
+
+def test_a_role_without_create_gets_its_answer_and_one_line_naming_the_fix(no_create_engine, tmp_path, monkeypatch):
+    fallback = tmp_path / "fallback.jsonl"
+    monkeypatch.setenv("PAYSQL_AUDIT_FALLBACK", str(fallback))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [core.run_sql("SELECT count(*) AS n FROM payments", no_create_engine) for _ in range(2)]
+    assert [int(result.frame["n"].iloc[0]) for result in results] == [2, 2]
+    [line] = _paysql_lines(caught)  # once per process, not per call
+    assert line == privileges.fix_line(no_create_engine)
+    assert "\n" not in line
+    assert f"paysql grant-readonly --database-url ADMIN_URL --role {NO_CREATE_ROLE} --apply" in line
+    assert "PAYSQL_AUDIT_URL" in line and str(fallback) in line
+    kept = [json.loads(row)["call_id"] for row in fallback.read_text().splitlines()]
+    assert kept == [result.call_id for result in results]  # every audit row kept in the fallback file
+
+
+def test_the_cache_of_a_role_without_create_warns_the_same_single_line(no_create_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAYSQL_AUDIT_FALLBACK", str(tmp_path / "fallback.jsonl"))
+    provider = ScriptedProvider("SELECT count(*) AS n FROM payments")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            assert int(core.ask("how many payments", no_create_engine, provider=provider).frame["n"].iloc[0]) == 2
+    assert _paysql_lines(caught) == [privileges.fix_line(no_create_engine)]
+    assert len(provider.prompts) == 2  # nothing was cached
+
+
+def test_other_audit_failures_keep_their_warning(reader_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAYSQL_AUDIT_FALLBACK", str(tmp_path / "fallback.jsonl"))
+    settings = Settings(audit_url="postgresql://nobody:pw@127.0.0.1:1/none")
+    with pytest.warns(UserWarning, match="audit row not written") as caught:
+        core.run_sql("SELECT 1 AS one", reader_engine, settings)
+    assert not any("grant-readonly" in str(w.message) for w in caught)
+
+
+def test_a_missing_privilege_is_told_from_other_errors():
+    denied = ProgrammingError("INSERT ...", {}, Exception('permission denied for table "query_audit_log"'))
+    assert privileges.is_denied(denied)
+    assert not privileges.is_denied(OperationalError("SELECT 1", {}, Exception("connection refused")))
