@@ -10,7 +10,7 @@ blob f24e45f). ``ossie.schema.json`` next to this module is that file, byte for 
 The mapping:
 
     semantic_models           -> datasets (source: the table; ``database.schema.table`` once it is schema-qualified)
-    entities, dimensions      -> fields (ANSI_SQL expressions via sqlglot); primary -> primary_key, unique -> unique_keys
+    entities, dimensions      -> fields (ANSI_SQL expressions, via sqlglot); primary_key, unique_keys from entities
     measure columns           -> fields without ``dimension`` (facts), so metrics can name them ``dataset.field``
     foreign -> primary entity -> relationships (from_columns / to_columns)
     measures                  -> metrics (``SUM(transactions.amount_kzt)``; with ``unit: minor`` the amount's
@@ -116,7 +116,8 @@ def _semantic_model(document: dict) -> dict:
     relationships = _relationships(models)
     if relationships:
         model["relationships"] = relationships
-    metrics = [_metric(m, measure, payments) for m in models for measure in m.get("measures", [])]
+    fields = {d["name"]: {f["name"]: f for f in d["fields"]} for d in datasets}
+    metrics = [_metric(m, measure, payments, fields[m["name"]]) for m in models for measure in m.get("measures", [])]
     if metrics:
         model["metrics"] = metrics
     rest = {"format": "paysql-magic", "version": document["version"]}
@@ -192,7 +193,10 @@ def _dataset(model: dict, document: dict) -> dict:
 def _source(table: str, database: str | None) -> str:
     """The table as written, prefixed with the database once it is schema-qualified (Ossie's database.schema.table);
     a bare name stays bare: the search path that resolves it is not in the file."""
-    parsed = exp.to_table(table, dialect="postgres")
+    try:
+        parsed = exp.to_table(table, dialect="postgres")
+    except SqlglotError:
+        return table
     if database and parsed.db and not parsed.catalog:
         return f"{_identifier(database)}.{table}"
     return table
@@ -212,7 +216,7 @@ def _fields(model: dict, payments: dict) -> list[dict]:
     for measure in model.get("measures", []):
         name, column = _measure_column(measure, fields, where)
         if name is not None and name not in fields:
-            fields[name] = {"name": name, "expression": _expression(column)}
+            _add(fields, _field(name, column, None), where)
     _mark_personal(fields, model["name"], payments)
     return list(fields.values())
 
@@ -264,12 +268,10 @@ def _measure_column(measure: dict, fields: dict[str, dict], where: str) -> tuple
     column = measure.get("expr") or measure["name"]
     if column == "*" or re.fullmatch(r"\d+(\.\d+)?", column):
         return None, column
-    if _SIMPLE.fullmatch(column):
-        return column, column
-    expression = _ansi(column, f"{where}.{measure['name']}")
-    name = measure["name"]
+    simple = _SIMPLE.fullmatch(column) is not None
+    name, expression = (column, column) if simple else (measure["name"], _ansi(column, f"{where}.{measure['name']}"))
     if name in fields and _text(fields[name]) != expression:
-        name = f"{name}_expr"
+        name = f"{measure['name']}_expr"
     return name, expression
 
 
@@ -324,10 +326,10 @@ def _relationships(models: list[dict]) -> list[dict]:
     return relationships
 
 
-def _metric(model: dict, measure: dict, payments: dict) -> dict:
+def _metric(model: dict, measure: dict, payments: dict, fields: dict[str, dict]) -> dict:
     """``SUM(dataset.field)``; the fact's amount in minor units is divided by 100.0 (decimal, so no integer
     division truncates tiyn) outside the aggregate."""
-    name, column = _measure_column(measure, {f["name"]: f for f in _fields(model, payments)}, model["name"])
+    name, column = _measure_column(measure, fields, model["name"])
     argument = column if name is None else f"{_identifier(model['name'])}.{_identifier(name)}"
     expression = _AGGREGATES[measure["agg"]].format(argument)
     in_minor = (
@@ -345,7 +347,7 @@ def _metric(model: dict, measure: dict, payments: dict) -> dict:
         metric["description"] = description
     if measure["agg"] in ("count", "count_distinct"):
         metric["datatype"] = "Integer"
-    measure_spec = {k: v for k, v in measure.items() if k != "description"}
+    measure_spec = {k: v for k, v in measure.items() if k not in ("name", "description")}
     metric["custom_extensions"] = _extension({"semantic_model": model["name"], "measure": measure_spec})
     return metric
 
