@@ -51,6 +51,7 @@ class Result:
     cached: bool = False  # the SQL came from the query cache: no provider call
     provider_choice: str | None = None  # why ``auto`` picked this provider, e.g. "auto -> offline (no key, ...)"
     model_note: str | None = None  # the semantic model was drafted in memory: say so (the shells show it once)
+    semantic_model: SemanticModel | None = field(default=None, repr=False, compare=False)  # what the answer used
 
 
 class _Call:
@@ -148,7 +149,7 @@ class Generation:
     """How SQL is generated for a question: prompt contents, cache, repairs and self-consistency."""
 
     glossary: str | None = None  # text, or the path of a file holding it; None = the payment conventions
-    statuses: str = "all"  # the default glossary's rule: counts and volumes over all statuses, or approved only
+    statuses: str | None = None  # all | approved: overrides the semantic model's rule (which statuses turnover counts)
     examples_k: int = 3
     budget_tokens: int = DEFAULT_BUDGET_TOKENS
     max_repairs: int = 2  # LLM providers only: the offline provider is deterministic and gets one attempt
@@ -197,13 +198,14 @@ def ask(
         schema = call.timed("schema", introspect, engine, schemas=settings.schemas, refresh=refresh_schema)
         call.note(schema_hash=schema.hash)
         model, note = call.timed("model", model_for, engine, schema, settings.semantic_model)
+        model = _with_statuses(model, generation.statuses)
         store = store_engine(engine, settings) if source != "eval" else None
         key = (_cache_text(question, values, previous), fingerprint(schema, model), chosen.name, chosen.model)
         cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
         if cached is not None:
             call.note(cached=True, attempts=0, generated_sql=cached)
             result = _execute(call, variables.bind(cached, values), question, run=execute)
-            return replace(result, cached=True, model_note=note)
+            return replace(result, cached=True, model_note=note, semantic_model=model)
         prompt = call.timed("prompt", _prompt, question, schema, store, generation, previous, values, model)
         if generation.samples > 1:
             sql, result = _vote(call, chosen, prompt, question, generation.samples, run=execute)
@@ -211,7 +213,7 @@ def ask(
             sql, result = _generate(call, chosen, prompt, question, generation.max_repairs, run=execute)
         if store is not None:
             _quietly(cache.store, store, *key, sql)
-        return replace(result, model_note=note)
+        return replace(result, model_note=note, semantic_model=model)
 
     record = AuditRecord(
         source=source,
@@ -222,6 +224,14 @@ def ask(
         parent_call_id=previous.call_id if previous else None,
     )
     return _Call(engine, settings, record, progress).run(body)
+
+
+def _with_statuses(model: SemanticModel | None, statuses: str | None) -> SemanticModel | None:
+    """The model with ``Ask.statuses`` (all | approved) as its turnover rule, when set."""
+    if model is None or statuses is None:
+        return model
+    counted = () if statuses == "all" else ("approved",)
+    return replace(model, turnover_statuses=counted, document={**model.document, "turnover": list(counted)})
 
 
 def fingerprint(schema: Schema, model: SemanticModel | None) -> str:
@@ -248,7 +258,7 @@ def prompt_for(
     question = question.strip()
     values = variables.resolve(" ".join(thread(previous, question)), params or {})
     schema = introspect(engine, schemas=settings.schemas)
-    model, _ = model_for(engine, schema, settings.semantic_model)
+    model = _with_statuses(model_for(engine, schema, settings.semantic_model)[0], generation.statuses)
     return _prompt(question, schema, store_engine(engine, settings), generation, previous, values, model)
 
 

@@ -87,9 +87,14 @@ def sample_values(policy: SamplePolicy) -> Iterator[None]:
         _policy.reset(token)
 
 
+def current_policy() -> SamplePolicy:
+    """The sample policy prompts are built under now (``sample_values``), else the default."""
+    return _policy.get() or SamplePolicy()
+
+
 def restrict(schema: Schema, policy: SamplePolicy | None = None) -> Schema:
     """``schema`` with the sample values ``policy`` (default: the current one) does not permit removed."""
-    policy = policy or _policy.get() or SamplePolicy()
+    policy = policy or current_policy()
     tables = tuple(
         replace(t, columns=tuple(c if policy.permits(t.name, c) else replace(c, values=()) for c in t.columns))
         for t in schema.tables

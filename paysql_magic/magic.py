@@ -61,7 +61,21 @@ class Ask(Magics):
         None, allow_none=True, help="Business glossary for the prompt: text, or a file path (default: payments)."
     ).tag(config=True)
     statuses = Enum(
-        ["all", "approved"], "all", help="Default glossary: counts and volumes over all statuses, or approved only."
+        ["all", "approved"],
+        None,
+        allow_none=True,
+        help="Counts and volumes over all statuses or approved only (default: the semantic model's rule).",
+    ).tag(config=True)
+    semantic_model = Unicode(
+        None,
+        allow_none=True,
+        help="The semantic model file (paysql.yaml; default: PAYSQL_SEMANTIC_MODEL, ./paysql.yaml, else a draft).",
+    ).tag(config=True)
+    schemas = Union(
+        [Unicode(), List(Unicode())],
+        default_value=None,
+        allow_none=True,
+        help="Schemas to read (a list or a comma string; default: PAYSQL_SCHEMAS, else every schema the role can use).",
     ).tag(config=True)
     max_repairs = Int(2, help="Repair rounds for failed generated SQL (LLM providers only).").tag(config=True)
     examples = Int(3, help="Verified examples shown to the model (few-shot).").tag(config=True)
@@ -89,6 +103,7 @@ class Ask(Magics):
         self._default_engine: Engine | None = None
         self.last_result: core.Result | None = None
         self.thread: Previous | None = None  # what the next follow-up question refines
+        self._notes_shown: set[str] = set()  # lines said once a session (the semantic model was drafted ...)
 
     # connection -----------------------------------------------------------------------------------------
     def _demo_engine(self) -> Engine:
@@ -133,6 +148,8 @@ class Ask(Magics):
             audit_url=self.audit_url,
             user_name=current_user(),
             notebook=self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME"),
+            semantic_model=self.semantic_model,
+            schemas=_schemas(self.schemas),
         )
 
     # the magic ------------------------------------------------------------------------------------------
@@ -302,7 +319,7 @@ class Ask(Magics):
                 provider = get_provider(args.provider or self.provider, args.model or self.model)
             label = f"explaining with {provider.name}/{provider.model}"
             with waiting(label) if provider.remote else nullcontext():
-                text = explain(result.question or "", result.sql, provider)
+                text = explain(result.question or "", result.sql, provider, model=result.semantic_model)
         except PaysqlError as exc:
             print(f"-- explanation unavailable: {exc}")
             return
@@ -310,6 +327,9 @@ class Ask(Magics):
             print(f"-- {line}")
 
     def _show(self, result: core.Result, args, *, reviewed: bool, previous: Previous | None = None) -> None:
+        if result.model_note and result.model_note not in self._notes_shown:
+            self._notes_shown.add(result.model_note)
+            print(result.model_note)
         if not reviewed:
             if previous is not None:
                 print(f"-- follows up: {' -> '.join(previous.questions)}")
@@ -325,6 +345,12 @@ class Ask(Magics):
             print(f"-- {rows}{capped}, {result.timings_ms.get('total', 0):.0f} ms")
         if not reviewed and self.insert_cell and not result.cached:  # a cached rerun adds no copy of the cell
             self.shell.set_next_input(_review_cell(result, args), replace=False)
+
+
+def _schemas(value: str | list[str] | None) -> tuple[str, ...] | None:
+    """``Ask.schemas`` as a tuple of names (None: not set)."""
+    names = value.split(",") if isinstance(value, str) else value or []
+    return tuple(n.strip() for n in names if n.strip()) or None
 
 
 def _review_cell(result: core.Result, args) -> str:

@@ -21,6 +21,10 @@ _warned: set[str] = set()  # store databases (URL without password) whose fix li
 _lock = threading.Lock()
 
 
+NO_SCHEMA = "3F000"  # CREATE with no schema of the search path the role may use: "no schema has been selected"
+_NO_SCHEMA = "no schema has been selected to create in"
+
+
 def is_denied(exc: BaseException) -> bool:
     """Whether ``exc`` (a SQLAlchemy error, a driver error, or one caused by them) is a missing privilege."""
     seen: set[int] = set()
@@ -31,7 +35,8 @@ def is_denied(exc: BaseException) -> bool:
             if error is None:
                 continue
             code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, psycopg2
-            if code == INSUFFICIENT_PRIVILEGE or "permission denied" in str(error).lower():
+            text = str(error).lower()
+            if code in (INSUFFICIENT_PRIVILEGE, NO_SCHEMA) or "permission denied" in text or _NO_SCHEMA in text:
                 return True
         current = current.__cause__
     return False

@@ -13,41 +13,17 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from paysql_magic.egress import restrict
+from paysql_magic.egress import current_policy, restrict
 from paysql_magic.examples import Example, tokens
 from paysql_magic.followup import Previous, thread
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.structured import REPLY_INSTRUCTIONS
-from paysql_magic.schema import Schema, Table
+from paysql_magic.schema import Column, Schema, Table
+from paysql_magic.semantic.glossary import glossary, unit_hint
 from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.variables import Value, as_parameters, describe
 
 DEFAULT_BUDGET_TOKENS = 6000
-
-STATUS_RULES = {
-    "all": "- Counts and volumes include EVERY status and channel unless the question names one\n"
-    "  (approved = успешные, declined = отклоненные, reversed = отмененные / возвраты).",
-    "approved": "- Counts and volumes include only status = 'approved' unless the question names another status\n"
-    "  (approved = успешные, declined = отклоненные, reversed = отмененные / возвраты).",
-}
-STATUS_RULE = STATUS_RULES["all"]
-
-GLOSSARY = f"""\
-- volume / объем / оборот = SUM(amount_kzt); average amount / средний чек = AVG(amount_kzt).
-{STATUS_RULE}
-  Words like покупки, платежи, операции, purchases, payments mean transactions and add no filter.
-- Amount thresholds compare amount_kzt; "between" is inclusive.
-- Periods are calendar days in the database time zone.
-  today = transaction_ts >= current_date AND transaction_ts < current_date + 1; yesterday likewise.
-- last N days = the N calendar days ending today: transaction_ts >= current_date - (N - 1);
-  last week = last 7 days; last month = last 30 days; this month = since date_trunc('month', current_date).
-- "city" means the merchant's city unless the question speaks of customers.
-- "transactions by X" = per X: COUNT(*) AS total_transactions and SUM(amount_kzt) AS total_volume.
-- Series: day = transaction_ts::date, week = date_trunc('week', transaction_ts)::date,
-  month = date_trunc('month', transaction_ts)::date, hour = extract(hour from transaction_ts).
-- A share is a percentage rounded to 2 decimals.
-- Column aliases: total_transactions, total_volume, avg_amount, merchant_name, mcc_category,
-  day, week, month."""
 
 INSTRUCTIONS = """\
 You write PostgreSQL for payment analysts. Answer with exactly one read-only SELECT statement
@@ -65,11 +41,12 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 4
 
 
-def load_glossary(value: str | None, statuses: str = "all") -> str:
-    """The glossary: the default (with the status rule for ``statuses``: all or approved), the given text,
-    or the contents of the file the value names."""
+def load_glossary(value: str | None, model: SemanticModel | None = None, statuses: str | None = None) -> str:
+    """The glossary: rendered from the semantic model (its status rule, or ``statuses``: all or approved), or the
+    given text, or the contents of the file the value names."""
     if not value:
-        return GLOSSARY.replace(STATUS_RULE, STATUS_RULES[statuses])
+        policy = current_policy()
+        return glossary(model, statuses, lambda table, column: policy.permits(table, Column(column, "text", True)))
     path = Path(value).expanduser()
     if "\n" not in value and len(value) < 4096 and path.is_file():
         return path.read_text(encoding="utf-8").strip()
@@ -87,11 +64,14 @@ def _table_terms(table: Table) -> tuple[set[str], set[str]]:
     return names, others
 
 
-def select_tables(question: str, schema: Schema, budget_chars: int) -> list[Table]:
+def select_tables(
+    question: str, schema: Schema, budget_chars: int, model: SemanticModel | None = None
+) -> list[Table]:
     """The tables most relevant to ``question`` (and their foreign-key neighbours), as many as fit the budget.
 
-    A table scores 10 when the question names it, 3 per word shared with its name, 1 per word shared with its
-    columns and comments (words cut to 5 letters); ties go to the most referenced tables.
+    The semantic model's tables come first; then a table scores 10 when the question names it, 3 per word shared
+    with its name, 1 per word shared with its columns and comments (words cut to 5 letters); ties go to the most
+    referenced tables.
     """
     tables = list(schema.tables)
     if sum(len(_ddl(t, schema.timezone)) + 2 for t in tables) <= budget_chars:
@@ -100,10 +80,13 @@ def select_tables(question: str, schema: Schema, budget_chars: int) -> list[Tabl
 
     lowered = question.lower()
 
+    modelled = {r.table for r in model.relations} if model is not None else set()
+
     def score(table: Table) -> float:
         names, others = _table_terms(table)
         named = 10 if re.search(rf"\b{re.escape(table.name)}\b", lowered) else 0
-        return named + 3 * len(names & wanted) + len(others & wanted)
+        core = 1000 if modelled & {table.name, table.sql_name, table.qualified} else 0
+        return core + named + 3 * len(names & wanted) + len(others & wanted)
 
     referenced = Counter(fk.ref_table for t in tables for fk in t.foreign_keys)
     ranked = sorted((t for t in tables if score(t) > 0), key=lambda t: (-score(t), -referenced[t.name]))
@@ -157,7 +140,7 @@ def build_prompt(
     *,
     now: datetime | None = None,
     glossary: str | None = None,
-    statuses: str = "all",
+    statuses: str | None = None,
     examples: list[Example] | None = None,
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     previous: Previous | None = None,
@@ -171,7 +154,7 @@ def build_prompt(
     head = (
         f"{INSTRUCTIONS}\n\n"
         f"Today is {today.isoformat()} in the database time zone {schema.timezone}.\n\n"
-        f"Business conventions:\n{load_glossary(glossary, statuses)}\n\n"
+        f"Business conventions:\n{load_glossary(glossary, model, statuses)}\n\n"
     )
     tail = (
         f"{_examples_text(examples or [])}{REPLY_FORMAT}\n\n{_previous_text(previous)}{_params_text(params)}"
@@ -180,7 +163,7 @@ def build_prompt(
     room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
     shown = restrict(schema)  # sample values only where Ask.sample_values permits them
     topic = " ".join(thread(previous, question))
-    ddl = replace(shown, tables=tuple(select_tables(topic, shown, room))).to_ddl()
+    ddl = replace(shown, tables=tuple(select_tables(topic, shown, room, model))).to_ddl()
     text = f"{head}Schema:\n{ddl}\n\n{tail}"
     return Prompt(question=question, schema=schema, text=text, previous=previous, params=params, model=model)
 
@@ -196,7 +179,7 @@ def without_values(error: str) -> str:
 
 def repair_prompt(prompt: Prompt, sql: str, error: str, names: list[str]) -> Prompt:
     """The original prompt plus the failed SQL, the error (without data values), and the closest real names."""
-    hint = f"\nClosest real names: {', '.join(names)}." if names else ""
+    hint = (f"\nClosest real names: {', '.join(names)}." if names else "") + unit_hint(prompt.model)
     text = (
         f"{prompt.text}\nYour previous SQL failed.\n```sql\n{sql}\n```\nError: {without_values(error)}{hint}\n"
         "Write a corrected query, in the same reply format.\n"

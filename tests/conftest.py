@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -72,6 +74,33 @@ def shell() -> InteractiveShell:
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "paysql_magic")
     return ip
+
+
+@dataclass(frozen=True)
+class Company:
+    """A company database of ``tests/companies``: its read-only role's engine and URL, its admin, the build time."""
+
+    reader: Engine
+    reader_url: str
+    admin: Engine
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def company_databases(admin_url: str) -> Iterator[dict[str, Company]]:
+    """Every company database, built once per session on the session's server."""
+    import companies
+
+    built = {}
+    for name in companies.COMPANIES:
+        start = time.perf_counter()
+        reader_url = companies.build(name, admin_url)
+        admin = create_engine(companies.admin_database_url(name, admin_url))
+        built[name] = Company(create_engine(reader_url), reader_url, admin, time.perf_counter() - start)
+    yield built
+    for company in built.values():
+        company.reader.dispose()
+        company.admin.dispose()
 
 
 @pytest.fixture

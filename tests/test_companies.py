@@ -4,37 +4,12 @@ the gold SQL needs and creates nothing, and every gold SQL of its question set r
 from __future__ import annotations
 
 import importlib
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import companies
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-
-
-@dataclass(frozen=True)
-class Built:
-    reader: Engine
-    admin: Engine
-    seconds: float
-
-
-@pytest.fixture(scope="session")
-def built(admin_url: str) -> Iterator[dict[str, Built]]:
-    result = {}
-    for name in companies.COMPANIES:
-        start = time.perf_counter()
-        reader_url = companies.build(name, admin_url)
-        seconds = time.perf_counter() - start
-        admin = create_engine(companies.admin_database_url(name, admin_url))
-        result[name] = Built(create_engine(reader_url), admin, seconds)
-    yield result
-    for b in result.values():
-        b.reader.dispose()
-        b.admin.dispose()
 
 
 def _cases() -> list[pytest.param]:
@@ -61,8 +36,8 @@ def test_question_set_is_well_formed(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "question"), _cases())
-def test_gold_sql_runs_for_the_reader(built: dict[str, Built], name: str, question: dict) -> None:
-    with built[name].reader.connect() as conn:
+def test_gold_sql_runs_for_the_reader(company_databases: dict, name: str, question: dict) -> None:
+    with company_databases[name].reader.connect() as conn:
         rows = conn.execute(text(question["gold_sql"])).fetchall()
     assert isinstance(rows, list)
     if _is_today(question["question"]):
@@ -71,10 +46,10 @@ def test_gold_sql_runs_for_the_reader(built: dict[str, Built], name: str, questi
 
 
 @pytest.mark.parametrize("name", companies.COMPANIES)
-def test_reader_sees_the_data(built: dict[str, Built], name: str) -> None:
+def test_reader_sees_the_data(company_databases: dict, name: str) -> None:
     fact = importlib.import_module(f"companies.{name}").FACT_TABLE
     time_column = {"processing": "data_operacii", "acquiring": "created", "retail": "created_at"}[name]
-    with built[name].reader.connect() as conn:
+    with company_databases[name].reader.connect() as conn:
         total, days, today = conn.execute(
             text(
                 f"SELECT count(*), count(DISTINCT {time_column}::date),"
@@ -86,11 +61,11 @@ def test_reader_sees_the_data(built: dict[str, Built], name: str) -> None:
 
 
 @pytest.mark.parametrize("name", companies.COMPANIES)
-def test_reader_creates_nothing(built: dict[str, Built], name: str) -> None:
+def test_reader_creates_nothing(company_databases: dict, name: str) -> None:
     schemas = importlib.import_module(f"companies.{name}").SCHEMAS
     statements = [f"CREATE TABLE {schema}.paysql_probe(a int)" for schema in {*schemas, "public"}]
     statements += ["CREATE TABLE paysql_probe(a int)", "CREATE TEMP TABLE paysql_probe(a int)", "CREATE SCHEMA probe"]
-    with built[name].reader.connect() as conn:
+    with company_databases[name].reader.connect() as conn:
         for statement in statements:
             with pytest.raises(DBAPIError) as caught:
                 conn.execute(text(statement))
@@ -100,11 +75,11 @@ def test_reader_creates_nothing(built: dict[str, Built], name: str) -> None:
             conn.rollback()
 
 
-def test_each_company_has_its_own_shape(built: dict[str, Built]) -> None:
-    with built["processing"].admin.connect() as conn:
+def test_each_company_has_its_own_shape(company_databases: dict) -> None:
+    with company_databases["processing"].admin.connect() as conn:
         kind = conn.execute(text("SELECT relkind FROM pg_class WHERE oid = 'processing.operacii'::regclass"))
         assert kind.scalar_one() == "p"  # partitioned
-    with built["acquiring"].reader.connect() as conn:
+    with company_databases["acquiring"].reader.connect() as conn:
         assert conn.execute(text("SELECT to_regclass('payments')")).scalar() is None  # off the search_path
         comment = conn.execute(
             text(
@@ -113,7 +88,7 @@ def test_each_company_has_its_own_shape(built: dict[str, Built]) -> None:
             )
         ).scalar_one()
         assert "tiyn" in comment
-    with built["retail"].reader.connect() as conn:
+    with company_databases["retail"].reader.connect() as conn:
         tables = conn.execute(
             text(
                 "SELECT count(*) FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
@@ -125,5 +100,7 @@ def test_each_company_has_its_own_shape(built: dict[str, Built]) -> None:
         assert conn.execute(text("SELECT obj_description('payments'::regclass)")).scalar_one().startswith("Платежи")
 
 
-def test_builds_are_fast(built: dict[str, Built]) -> None:
-    assert all(b.seconds < 10 for b in built.values()), {name: round(b.seconds, 2) for name, b in built.items()}
+def test_builds_are_fast(company_databases: dict) -> None:
+    assert all(b.seconds < 10 for b in company_databases.values()), {
+        name: round(b.seconds, 2) for name, b in company_databases.items()
+    }

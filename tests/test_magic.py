@@ -219,7 +219,7 @@ def test_glossary_config_reaches_the_prompt(shell, run, capsys):
     shell.run_line_magic("config", "Ask.statuses = 'approved'")
     try:
         run("%%ask --show-prompt\nОборот за вчера")
-        assert "include only status = 'approved'" in capsys.readouterr().out
+        assert "include only approved rows" in capsys.readouterr().out
     finally:
         shell.run_line_magic("config", "Ask.statuses = 'all'")
 

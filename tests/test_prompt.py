@@ -6,12 +6,11 @@ from datetime import datetime
 
 import pytest
 
+from paysql_magic.demo import demo_model
 from paysql_magic.errors import Declined
 from paysql_magic.examples import Example, retrieve
 from paysql_magic.prompt import (
     DEFAULT_BUDGET_TOKENS,
-    STATUS_RULE,
-    STATUS_RULES,
     build_prompt,
     estimate_tokens,
     repair_prompt,
@@ -80,11 +79,12 @@ def test_prompt_holds_glossary_date_timezone_schema_examples_and_reply_format(re
 
     schema = introspect(reader_engine)
     shots = [Example("Сколько транзакций вчера?", "SELECT count(*) AS total_transactions FROM transactions")]
-    text = build_prompt("Сколько транзакций сегодня?", schema, now=NOW, examples=shots).text
+    text = build_prompt("Сколько транзакций сегодня?", schema, now=NOW, examples=shots, model=demo_model()).text
     assert "PostgreSQL" in text and "read-only" in text
     assert "Today is 2026-11-24 in the database time zone Asia/Almaty" in text
     assert "never date literals" in text
-    assert STATUS_RULE in text and "SUM(amount_kzt)" in text and "total_transactions" in text
+    assert "include EVERY status" in text and "SUM(amount_kzt)" in text and "total_transactions" in text
+    assert "status IN ('declined')" in text and "merchants.city" in text  # rendered from the demo's model
     assert "CREATE TABLE transactions" in text and "CREATE TABLE merchants" in text and "values: '" in text
     assert "query_cache" not in text and "verified_examples" not in text  # paysql's own tables stay out
     assert "Question: Сколько транзакций вчера?\n```sql\nSELECT count(*)" in text
@@ -98,10 +98,10 @@ def test_glossary_is_configurable_as_text_or_file(tmp_path):
     assert "Volume = approved only." in build_prompt("q", schema, glossary="- Volume = approved only.").text
     path = tmp_path / "glossary.md"
     path.write_text("- Turnover counts approved transactions only.\n", encoding="utf-8")
-    text = build_prompt("q", schema, glossary=str(path)).text
-    assert "Turnover counts approved transactions only." in text and STATUS_RULE not in text
-    approved = build_prompt("q", schema, statuses="approved").text
-    assert STATUS_RULES["approved"] in approved and STATUS_RULE not in approved
+    text = build_prompt("q", schema, glossary=str(path), model=demo_model()).text
+    assert "Turnover counts approved transactions only." in text and "include EVERY status" not in text
+    approved = build_prompt("q", schema, statuses="approved", model=demo_model()).text
+    assert "include only approved rows" in approved and "include EVERY status" not in approved
 
 
 def test_300_tables_fit_the_budget_and_keep_the_tables_the_question_names():

@@ -13,4 +13,6 @@ MODEL_FILE = Path(__file__).with_name("paysql.yaml")
 @cache
 def demo_model() -> SemanticModel:
     """The demo's semantic model, read once."""
-    return load(MODEL_FILE)
+    model = load(MODEL_FILE)
+    assert model is not None, "the demo's model describes its payments"
+    return model

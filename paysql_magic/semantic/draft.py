@@ -143,8 +143,7 @@ class _Schema:
 
 
 def _fact_score(table: Table, schema: _Schema) -> float:
-    kinds = [_kind(c) for c in table.columns]
-    if "time" not in kinds or "number" not in kinds:
+    if _time_column(table) is None or _amount_column(table)[0] is None:
         return 0
     score = 1.0 + len(schema.joins(table))
     text_ = f"{table.name} {table.comment or ''}"

@@ -227,18 +227,25 @@ def _values(spec: Mapping | None):
 
 
 def from_document(document: dict, *, lines: Lines | None = None, source: str = "the semantic model") -> SemanticModel:
-    """A SemanticModel from a parsed document; raises ModelError (one line) when it is invalid."""
+    """A SemanticModel from a parsed document; raises ModelError (one line) when it is invalid or describes no
+    payments (see ``load`` for a file that may be a minimal model)."""
     lines = lines or {}
     validate(document, lines, source)
+    if "payments" not in document:
+        raise ModelError(f"{source}:1: no payments section: name the payments table (payments.fact)")
     return _Builder(document, lines, source).build()
 
 
-def load(path: str | Path) -> SemanticModel:
-    """Read and check ``paysql.yaml``; raises ModelError with the file and line of the first problem."""
+def load(path: str | Path) -> SemanticModel | None:
+    """Read and check ``paysql.yaml``; raises ModelError with the file and line of the first problem. A minimal
+    model (no payments section: the database has no payment-like table) gives None."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the semantic model: {exc.strerror or exc}") from None
     document, lines = read_yaml(text, str(path))
+    validate(document, lines, str(path))
+    if "payments" not in document:
+        return None
     return from_document(document, lines=lines, source=str(path))

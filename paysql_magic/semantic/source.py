@@ -18,13 +18,16 @@ from paysql_magic.settings import env_semantic_model
 
 DEFAULT_FILE = "paysql.yaml"
 DRAFTED = "-- semantic model: drafted in memory from the database; paysql init writes it to paysql.yaml for you to edit"
+NO_PAYMENTS = (
+    "-- semantic model: {where} names no payments table; the offline provider declines, a language model can answer"
+)
 
-_loaded: dict[tuple[str, float], SemanticModel] = {}
+_loaded: dict[tuple[str, float], SemanticModel | None] = {}
 _drafts: dict[str, SemanticModel | None] = {}
 _lock = threading.Lock()
 
 
-def _from_file(path: Path) -> SemanticModel:
+def _from_file(path: Path) -> SemanticModel | None:
     key = (str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
     with _lock:
         if key not in _loaded:
@@ -47,6 +50,8 @@ def model_for(engine: Engine, schema: Schema, named: str | None = None) -> tuple
     path = model_file(named)
     if path is not None:
         model = _from_file(path)
+        if model is None:
+            return None, NO_PAYMENTS.format(where=path)
         drift.check(model, schema, engine.url.database)
         return model, None
     if is_demo(engine):
@@ -58,4 +63,5 @@ def model_for(engine: Engine, schema: Schema, named: str | None = None) -> tuple
     with _lock:
         if schema.hash not in _drafts:
             _drafts[schema.hash] = draft(schema, engine=engine, database=engine.url.database).model
-        return _drafts[schema.hash], DRAFTED
+        model = _drafts[schema.hash]
+        return model, DRAFTED if model is not None else NO_PAYMENTS.format(where="the database")

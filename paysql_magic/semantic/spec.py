@@ -95,7 +95,7 @@ SCHEMA: dict = {
     "title": "paysql-magic semantic model",
     "type": "object",
     "additionalProperties": False,
-    "required": ["version", "semantic_models", "payments"],
+    "required": ["version", "semantic_models"],
     "properties": {
         "version": {"const": VERSION},
         "name": {"type": "string"},
@@ -108,7 +108,7 @@ SCHEMA: dict = {
                 "identity": {"type": "string", "description": "the database's system identifier and name"},
             },
         },
-        "semantic_models": {"type": "array", "items": _SEMANTIC_MODEL, "minItems": 1},
+        "semantic_models": {"type": "array", "items": _SEMANTIC_MODEL},
         "payments": {
             "type": "object",
             "additionalProperties": False,

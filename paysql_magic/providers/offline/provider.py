@@ -62,7 +62,10 @@ class OfflineProvider:
         """The SQL for the question (a follow-up: the previous questions' intent with the change applied);
         raises Declined, saying what it understands, when it cannot parse it."""
         if prompt.model is None:
-            raise Declined("The offline provider needs a semantic model of this database (paysql init drafts one)")
+            raise Declined(
+                "The offline provider needs a semantic model of this database's payments (paysql init drafts one; "
+                "it found no payment-like table): use a language model (Ask.provider = 'gemini' or 'ollama')"
+            )
         parser = parser_for(prompt.model, prompt.schema)
         first, *changes = thread(prompt.previous, prompt.question)
         today: str | None = None

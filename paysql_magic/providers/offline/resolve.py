@@ -71,6 +71,17 @@ def _entity_source(intent: Intent, reading: Reading, model: SemanticModel) -> In
     return replace(intent, source=_SOURCES[kind])
 
 
+def _turnover_rule(intent: Intent, model: SemanticModel) -> Intent:
+    """The model's rule of which statuses counts and turnover include, unless the question names a status."""
+    if not model.turnover_statuses or "status" not in model.roles or intent.source != "transactions":
+        return intent
+    named = {f.field for f in intent.filters} | set(intent.dimensions)
+    named |= {m.condition.field for m in intent.measures if m.condition is not None}
+    if "status" in named:
+        return intent
+    return replace(intent, filters=(*intent.filters, Filter("status", "in", model.turnover_statuses)))
+
+
 def resolve(intent: Intent, reading: Reading, model: SemanticModel) -> Intent:
     """The intent with its cities, its counted table and its ranking settled."""
     if _speaks_of_customers(intent, reading) and "customer_city" in model.roles:
@@ -83,6 +94,7 @@ def resolve(intent: Intent, reading: Reading, model: SemanticModel) -> Intent:
         )
     if any(f.field in GROUP_THRESHOLDS for f in intent.filters) and not intent.dimensions:
         raise Declined("a threshold on a count or volume needs a breakdown, e.g. «мерчанты с оборотом свыше 1 млн»")
+    intent = _turnover_rule(intent, model)
     if intent.limit is not None and not intent.dimensions and not intent.listing:
         intent = replace(intent, order=(), limit=None)  # a ranking of a single row
     return intent
