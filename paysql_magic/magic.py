@@ -366,7 +366,7 @@ def _review_cell(result: core.Result, args) -> str:
 
 def _plot(result: core.Result, *, explicit: bool) -> None:
     """Display the chart of ``result`` as a PNG; an explicit ``--plot`` says so when its shape gets none."""
-    figure = charts.chart(result.frame, result.question)
+    figure = charts.chart(result.frame, result.question, model=result.semantic_model)
     if figure is not None:
         display(Image(data=charts.png_bytes(figure)))
     elif explicit:
