@@ -27,7 +27,14 @@ from paysql_magic.explain import explain
 from paysql_magic.export import check_path, export
 from paysql_magic.followup import Previous, is_refinement
 from paysql_magic.providers import cloud_bound, get_provider
-from paysql_magic.settings import DEFAULT_MAX_ROWS, Settings, current_user, env_allow_cloud, env_database_url
+from paysql_magic.settings import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ROWS,
+    Settings,
+    current_user,
+    env_allow_cloud,
+    env_database_url,
+)
 from paysql_magic.waiting import waiting
 
 ASK_COMMENT = "-- ask:"
@@ -53,6 +60,9 @@ class Ask(Magics):
         DEFAULT_MAX_ROWS, help="Row cap: the LIMIT added to queries without one, and the most rows fetched."
     ).tag(config=True)
     timeout = Float(30.0, help="Statement timeout in seconds.").tag(config=True)
+    max_bytes = Int(
+        DEFAULT_MAX_BYTES, allow_none=True, help="Byte cap: the most data a result may hold (None: no cap)."
+    ).tag(config=True)
     exact_decimal = Bool(False, help="Keep numeric columns as exact decimal.Decimal.").tag(config=True)
     allow_superuser = Bool(False, help="Allow generated SQL on a superuser connection.").tag(config=True)
     audit_url = Unicode(None, allow_none=True, help="Separate database URL for query_audit_log.").tag(config=True)
@@ -143,6 +153,7 @@ class Ask(Magics):
             model=args.model or self.model,
             max_rows=args.max_rows if args.max_rows is not None else self.max_rows,
             timeout_s=args.timeout if args.timeout is not None else self.timeout,
+            max_bytes=self.max_bytes,
             exact_decimal=args.exact_decimal or self.exact_decimal,
             allow_superuser=args.allow_superuser or self.allow_superuser,
             audit_url=self.audit_url,

@@ -34,11 +34,15 @@ def test_the_statements_for_a_production_database(admin_url, capsys):
     assert 'ALTER ROLE "analyst ro" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;' in lines
     assert f'GRANT CONNECT ON DATABASE "{make_url(admin_url).database}" TO "analyst ro";' in lines
     assert 'GRANT SELECT ON "public"."merchants", "public"."transactions" TO "analyst ro";' in lines
-    assert 'GRANT INSERT, SELECT ON query_audit_log TO "analyst ro";' in lines
-    assert 'GRANT SELECT, INSERT, UPDATE ON query_cache, verified_examples TO "analyst ro";' in lines
+    assert 'GRANT USAGE ON SCHEMA paysql TO "analyst ro";' in lines
+    assert 'REVOKE ALL ON ALL TABLES IN SCHEMA paysql FROM "analyst ro";' in lines  # no table of paysql's own
+    assert any(line.startswith("GRANT EXECUTE ON FUNCTION paysql.audit_write(jsonb), ") for line in lines)
+    assert 'GRANT EXECUTE ON FUNCTION paysql.key_lookup(text) TO "analyst ro";' in lines
     assert 'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "analyst ro";' in lines
     assert any(line.startswith("REVOKE EXECUTE ON FUNCTION pg_terminate_backend") for line in lines)
-    assert not any("UPDATE ON query_audit_log" in line or "DELETE" in line for line in lines)
+    assert 'ALTER ROLE "analyst ro" SET temp_file_limit = \'1GB\';' in lines  # the test admin is a superuser
+    assert 'ALTER ROLE "analyst ro" SET work_mem = \'16MB\';' in lines
+    assert not any("query_audit_log" in line or "DELETE" in line for line in lines)
 
 
 def test_by_default_every_table_of_public_but_paysqls_own_is_granted(admin_url, capsys):
@@ -47,6 +51,7 @@ def test_by_default_every_table_of_public_but_paysqls_own_is_granted(admin_url, 
     assert f'GRANT SELECT ON {relations} TO "analyst";' in lines
     assert lines[-1] == "-- dry run: role analyst would SELECT 4 relations in schema public (4); add --apply to run it"
     assert not any("paysql_api" in line or "paysql_meta" in line for line in lines)  # API keys, demo metadata
+    assert not any(line.startswith("GRANT SELECT") and "paysql." in line for line in lines)
 
 
 def test_the_demo_reader_gets_the_same_statements():
@@ -72,20 +77,24 @@ def applied_role(admin_url, admin_engine, capsys):
     [
         "UPDATE merchants SET city = 'Almaty'",
         "DELETE FROM transactions",
-        "UPDATE query_audit_log SET status = 'ok'",
-        "DELETE FROM query_audit_log",
+        "UPDATE paysql.query_audit_log SET status = 'ok'",
+        "DELETE FROM paysql.query_audit_log",
+        "SELECT question FROM paysql.query_audit_log",
+        "SELECT * FROM paysql.call_starts",
+        "SELECT * FROM paysql.query_cache",
         "CREATE TABLE public.evil (id int)",
+        "CREATE TABLE paysql.evil (id int)",
     ],
 )
-def test_an_applied_role_reads_and_appends_but_changes_nothing(applied_role, statement):
+def test_an_applied_role_reads_and_appends_but_changes_nothing(applied_role, admin_engine, statement):
     with applied_role.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM merchants")).scalar_one() == 300
         assert conn.execute(text("SELECT session_user")).scalar_one() == ROLE
     with applied_role.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
         conn.execute(text(statement))
     assert audit.write(applied_role, audit.AuditRecord(source="api", status="ok", user_name=ROLE))
-    with applied_role.connect() as conn:
-        sql = "SELECT db_user FROM query_audit_log WHERE user_name = :u ORDER BY id DESC LIMIT 1"
+    with admin_engine.connect() as conn:
+        sql = "SELECT db_user FROM paysql.query_audit_log WHERE user_name = :u ORDER BY id DESC LIMIT 1"
         assert conn.execute(text(sql), {"u": ROLE}).scalar_one() == ROLE
 
 
@@ -168,7 +177,8 @@ def test_one_table_of_a_company_schema(company_url, capsys):
     assert f'GRANT SELECT ON "acquiring"."payments" TO "{role}";' in lines
     assert lines[-1] == (
         f"-- applied to {COMPANY_DB}: role {role} may SELECT 1 relation in schema acquiring (1) (USAGE on their "
-        "schemas), append to query_audit_log and keep query_cache, verified_examples: read-only"
+        "schemas), use paysql's audit log, cache and examples through its functions only, temp files at most 1GB a "
+        "query, work_mem 16MB: read-only"
     )
     with _as(company_url, role) as conn:
         assert conn.execute(text("SELECT count(*) FROM acquiring.payments")).scalar_one() == 3
@@ -316,6 +326,7 @@ def no_create_engine(request, admin_url: str, monkeypatch) -> Iterator[Engine]:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f"DROP ROLE IF EXISTS {NO_CREATE_ROLE}; CREATE ROLE {NO_CREATE_ROLE} LOGIN; "
+            f"ALTER ROLE {NO_CREATE_ROLE} SET temp_file_limit = '1GB'; "
             f"REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE CREATE, TEMPORARY ON DATABASE {name} FROM PUBLIC; "
             "CREATE TABLE payments (id int); INSERT INTO payments VALUES (1), (2); "
             f"GRANT SELECT ON payments TO {NO_CREATE_ROLE}"

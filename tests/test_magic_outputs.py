@@ -91,19 +91,21 @@ def test_export_to_an_unknown_format_fails_before_the_query(shell, reader_url, a
 
 def _audit_count(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM query_audit_log")).scalar_one()
+        return conn.execute(text("SELECT count(*) FROM paysql.query_audit_log")).scalar_one()
 
 
-def test_ask_audit_shows_the_four_figures_and_a_chart(run, shell, admin_engine) -> None:
+def test_ask_audit_shows_the_figures_and_a_chart(run, shell, admin_engine) -> None:
     run("%%ask\nСколько транзакций было сегодня?")
     before = _audit_count(admin_engine)
     _, captured = run("%ask_audit")
     assert _audit_count(admin_engine) == before  # the monitoring queries are not audited
-    for title in (monitor.TOP_QUESTIONS, monitor.EXECUTION_TIME, monitor.SUCCESS_RATE, monitor.CALLS_PER_DAY):
+    titles = (monitor.TOP_QUESTIONS, monitor.EXECUTION_TIME, monitor.SUCCESS_RATE, monitor.CALLS_PER_DAY)
+    for title in (*titles, monitor.UNFINISHED):
         assert f"-- {title}" in captured.stdout
     frames = [out.data["text/plain"] for out in captured.outputs if "image/png" not in out.data]
-    assert len(frames) == 4
-    top, timing, success, per_day = frames
+    assert len(frames) == 5
+    top, timing, success, per_day, unfinished = frames
+    assert "call_id" in unfinished
     assert "question" in top and "calls" in top and "Сколько транзакций было сегодня?" in top
     assert "avg_execution_ms" in timing
     assert "success_rate_pct" in success
@@ -112,7 +114,7 @@ def test_ask_audit_shows_the_four_figures_and_a_chart(run, shell, admin_engine) 
 
     with admin_engine.connect() as conn:
         expected = conn.execute(
-            text("SELECT round(100.0 * count(*) FILTER (WHERE success) / count(*), 1) FROM query_audit_log")
+            text("SELECT round(100.0 * count(*) FILTER (WHERE success) / count(*), 1) FROM paysql.query_audit_log")
         ).scalar_one()
     figures = monitor.figures(admin_engine)
     assert figures[monitor.SUCCESS_RATE]["success_rate_pct"].iloc[0] == float(expected)

@@ -42,7 +42,9 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(Gate, config=config, store=backend.store, limit=RateLimit(config.rate_limit, config.redis_url))
+    limit = RateLimit(config.rate_limit, config.redis_url)
+    app.state.limit = limit
+    app.add_middleware(Gate, config=config, store=backend.store, limit=limit)
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,5 +81,17 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (an unknown path, a wrong method, a body it cannot parse); on an audited endpoint
+    the refused call gets its row (at most at the rate limit per caller)."""
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
+    code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code == 400 else "http_error")
+    path = request.url.path
+    if path in refusals.AUDITED:
+        caller = getattr(request.state, "caller", None)
+        client = (request.client.host, request.client.port) if request.client else None
+        if await run_in_threadpool(refusals.may_audit, request.app.state.limit, client, caller):
+            error = f"{code}: {exc.detail}"
+            store = request.app.state.backend.store
+            user = caller.name if caller else None
+            await run_in_threadpool(refusals.record, store, path, user, {}, "refused", error)
+    return error_response(exc.status_code, code, str(exc.detail))
