@@ -496,6 +496,7 @@ def locate(engine: Engine) -> Store:
         return found
     with _lock:
         with connect(engine) as conn:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")  # whatever the role's
             state = conn.execute(_STATE).one()
             conn.rollback()
             present = state.present

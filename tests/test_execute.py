@@ -27,9 +27,10 @@ TABLES = ("mcc_codes", "merchants", "customers", "transactions", "paysql.query_a
 KILLS_OTHER_SESSIONS = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
 FILES = ("stolen.txt", "/tmp/customers.csv", "/tmp/paysql_lo.txt")  # relative paths are in the data directory
 
+_TABLE_STATE = "(SELECT (count(*), sum(hashtext(t::text)::numeric)) FROM {0} t)::text AS {1}"
 _SERVER_STATE = f"""
 SELECT
-  {", ".join(f"(SELECT (count(*), sum(hashtext(t::text)::numeric)) FROM {t} t)::text AS {t.replace('.', '_')}" for t in TABLES)},
+  {", ".join(_TABLE_STATE.format(t, t.replace(".", "_")) for t in TABLES)},
   (SELECT array_agg(c.oid::regclass::text || ':' || coalesce(c.relacl::text, '') ORDER BY 1) FROM pg_class c
      JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')) AS relations,

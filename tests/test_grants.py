@@ -40,8 +40,8 @@ def test_the_statements_for_a_production_database(admin_url, capsys):
     assert 'GRANT EXECUTE ON FUNCTION paysql.key_lookup(text) TO "analyst ro";' in lines
     assert 'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "analyst ro";' in lines
     assert any(line.startswith("REVOKE EXECUTE ON FUNCTION pg_terminate_backend") for line in lines)
-    assert 'ALTER ROLE "analyst ro" SET temp_file_limit = \'1GB\';' in lines  # the test admin is a superuser
-    assert 'ALTER ROLE "analyst ro" SET work_mem = \'16MB\';' in lines
+    assert "ALTER ROLE \"analyst ro\" SET temp_file_limit = '1GB';" in lines  # the test admin is a superuser
+    assert "ALTER ROLE \"analyst ro\" SET work_mem = '16MB';" in lines
     assert not any("query_audit_log" in line or "DELETE" in line for line in lines)
 
 
