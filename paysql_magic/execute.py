@@ -22,8 +22,10 @@ Every call:
   and it makes psycopg read every ``%`` in the SQL as a placeholder.)
   Rows arrive in chunks, and at most ``max_rows + 1`` are read (the extra one tells ``truncated``). At most
   ``max_bytes`` of data are read (text and bytes by their length, other values by their width): past it the fetch
-  stops with ``ResultTooLarge``. When a column can hold values of any size (text, bytea, json, arrays, numeric),
-  rows are read one at a time, so the driver never holds more than one row beyond the cap;
+  stops with ``ResultTooLarge``. When a column can hold values of any size (text, bytea, json, arrays, numeric
+  without a precision), rows are read one at a time, so the driver never holds more than one row beyond the cap
+  (9,000 demo transactions: 45 ms instead of 31 ms chunked); with bounded columns only (numbers, dates,
+  varchar(n), numeric(p, s)) chunks of 1,000 rows are safe, and the cap is a number of rows;
 - always rolls back, then releases session advisory locks, which a rollback keeps. Settings changed by the
   statement (``set_config(..., false)``) are undone by the rollback; PREPARE, DECLARE and LISTEN have no result
   columns, so they never run. A connection that cannot be cleaned is invalidated: its state dies with it.
@@ -97,6 +99,7 @@ _WIDTHS = {
     **{pg_types[name].oid: width for name, width in (("timestamptz", 8), ("uuid", 16), ('"char"', 1))},
     **{pg_types[name].oid: width for name, width in (("time", 8), ("interval", 16), ("oid", 4))},
 }
+_BOUNDED_TEXT = {pg_types["varchar"].oid, pg_types["bpchar"].oid}
 _SERVER_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
 _SESSION_CHECK = f"""
 SELECT (SELECT string_agg(r.rolname, ', ' ORDER BY r.rolname) FROM pg_catalog.pg_roles AS r
@@ -121,6 +124,18 @@ class QueryResult:
 class _Column(NamedTuple):
     name: str
     oid: int
+    fmod: int = -1  # the type modifier: varchar(n), numeric(p, s) ... (-1: none)
+
+    def width(self) -> int | None:
+        """The most bytes one value can take, or None when any size is possible (text, bytea, json, arrays,
+        numeric without a precision)."""
+        if self.oid in _WIDTHS:
+            return _WIDTHS[self.oid]
+        if self.fmod >= 4 and self.oid in _BOUNDED_TEXT:
+            return 4 * (self.fmod - 4)  # characters of at most 4 bytes in UTF-8
+        if self.fmod >= 4 and self.oid == pg_types["numeric"].oid:
+            return ((self.fmod - 4) >> 16) + 8  # its digits, sign and point
+        return None
 
 
 def run_query(
@@ -293,7 +308,10 @@ def _describe(raw: psycopg.Connection, sql: str) -> list[_Column]:
     _raise_for(described, encoding)
     if described.nfields == 0:
         raise SqlRefused("the statement returns no rows: only queries are run")
-    return [_Column(described.fname(i).decode(encoding), described.ftype(i)) for i in range(described.nfields)]
+    return [
+        _Column(described.fname(i).decode(encoding), described.ftype(i), described.fmod(i))
+        for i in range(described.nfields)
+    ]
 
 
 def _raise_for(result: pq.abc.PGresult, encoding: str) -> None:
@@ -306,14 +324,23 @@ def _fetch(
 ) -> list[tuple[Any, ...]]:
     """Run ``sql`` through the extended protocol and read at most ``limit`` rows (the rest is cancelled) and at most
     ``max_bytes`` of data (``ResultTooLarge`` past it)."""
-    fixed = sum(_WIDTHS.get(column.oid, 0) for column in columns)
-    variable = [i for i, column in enumerate(columns) if column.oid not in _WIDTHS]
+    widths = [column.width() for column in columns]
+    counted = {pg_types["numeric"].oid, *_WIDTHS}  # counted by their width bound, not measured value by value
+    fixed = sum(w for w, c in zip(widths, columns, strict=True) if w is not None and c.oid in counted)
+    variable = [i for i, (w, c) in enumerate(zip(widths, columns, strict=True)) if w is None or c.oid not in counted]
     # a column of any width: one row at a time, so libpq never holds a chunk of huge rows past the cap
-    chunked = psycopg.capabilities.has_stream_chunked() and (max_bytes is None or not variable)
+    # (see the module doc); bounded columns only: chunks of rows
+    chunked = psycopg.capabilities.has_stream_chunked() and (max_bytes is None or None not in widths)
     with raw.cursor(row_factory=tuple_row) as cur, closing(cur.stream(sql, size=_CHUNK_ROWS if chunked else 1)) as rows:
         if max_bytes is None:
             return list(itertools.islice(rows, limit))
-        out: list[tuple[Any, ...]] = []
+        if not variable:  # every value of a bounded width: the cap is a number of rows
+            most = max_bytes // max(fixed, 1)
+            out = list(itertools.islice(rows, most + 1 if limit is None else min(limit, most + 1)))
+            if len(out) > most:
+                raise too_large(max_bytes)
+            return out
+        out = []
         total = 0
         for row in itertools.islice(rows, limit):
             total += fixed + sum(_size(row[i]) for i in variable)

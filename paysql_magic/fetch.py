@@ -111,7 +111,8 @@ def fetch(url: str, wrapped_sql: str, max_bytes: int | None = None) -> tuple[Any
             )
             start = perf_counter()
             cur.execute(wrapped_sql)
-            reader = cur.fetch_record_batch()
+            # the driver manager's own reader turns an error while reading into its Error with the SQLSTATE
+            reader = getattr(getattr(cur, "_results", None), "reader", None) or cur.fetch_record_batch()
             batches, total = [], 0
             for batch in reader:
                 total += batch.nbytes
@@ -125,6 +126,9 @@ def fetch(url: str, wrapped_sql: str, max_bytes: int | None = None) -> tuple[Any
         if sqlstate in _SQLSTATES_TO_FALL_BACK:
             raise FastPathUnavailable(_message(exc)) from None
         raise FastPathError(_message(exc), timeout=sqlstate == _SQLSTATE_TIMEOUT) from None
+    except (OSError, pa.ArrowException) as exc:  # a reader that reports no SQLSTATE
+        message = _message(exc)
+        raise FastPathError(message, timeout="statement timeout" in message) from None
     finally:
         conn.close()  # the session ends: its transaction is rolled back, locks and settings die with it
 

@@ -43,7 +43,8 @@ SELECT
 """
 _SESSION_STATE = """
 SELECT
-  (SELECT array_agg(name || '=' || setting ORDER BY name) FROM pg_settings) AS settings,
+  (SELECT array_agg(name || '=' || setting ORDER BY name) FROM pg_settings
+   WHERE name NOT LIKE 'plpgsql.%') AS settings,  -- calling a plpgsql function loads the language's defaults
   (SELECT count(*) FROM pg_prepared_statements) AS prepared,
   (SELECT count(*) FROM pg_cursors) AS cursors,
   (SELECT count(*) FROM pg_listening_channels()) AS listening
