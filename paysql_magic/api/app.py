@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paysql_magic.api import pages, queries, refusals, status
+from paysql_magic.api import pages, queries, refusals, serialize, status
 from paysql_magic.api.backend import Backend
 from paysql_magic.api.config import ServeConfig, env_serve_config
 from paysql_magic.api.errors import ApiError, error_response
@@ -32,7 +32,13 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 def create_app(config: ServeConfig) -> FastAPI:
     """The API for ``config`` (tests call this with a config; ``paysql serve`` workers use ``app_from_env``)."""
     backend = Backend.connect(config)
-    app = FastAPI(title="paysql-magic", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="paysql-magic",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=serialize.JsonResponse,
+    )
     app.state.backend = backend
     # Documented schemes (the "Authorize" button in /docs); the gate does the checking.
     security = [APIKeyHeader(name="X-API-Key", auto_error=False), HTTPBearer(auto_error=False)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 
 from paysql_magic import egress
+from paysql_magic.api.serialize import JsonResponse
 from paysql_magic.errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -69,7 +70,7 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    return JsonResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
 def from_paysql(exc: PaysqlError) -> ApiError:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, field
 
 from sqlalchemy.engine import make_url
 
@@ -26,6 +25,7 @@ from paysql_magic.api.config import (
     env_rate_limit,
     env_redis_url,
 )
+from paysql_magic.api.factory import AppFactory
 from paysql_magic.api.ratelimit import RateLimit
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import ConfigError
@@ -49,22 +49,6 @@ SECRET_ENVS = (
     "PGPASSWORD",
     *GEMINI_KEY_ENVS,
 )
-
-
-@dataclass(frozen=True)
-class AppFactory:
-    """What each worker calls to build its app: the config, and the secret variables it may need (a provider's
-    key, ``PGPASSWORD``), put back into the worker's own ``os.environ`` (never into the environment it started
-    with, which ``/proc/PID/environ`` shows)."""
-
-    config: ServeConfig
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def __call__(self):
-        from paysql_magic.api.app import create_app
-
-        os.environ.update(self.secrets)
-        return create_app(self.config)
 
 
 def serve(args: argparse.Namespace) -> int:
