@@ -113,11 +113,12 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.{HEAD} (
 )
 """
 
-# The head of an existing chain (a migrated table): its chained rows, the last one's id and hash.
+# The head of an existing chain (a migrated table): its chained rows, the last one's id and hash. Once the head
+# exists the one-time filter skips the scan.
 HEAD_INIT = f"""
 INSERT INTO {SCHEMA}.{HEAD} (id, rows, last_id, last_hash)
 SELECT 1, count(*), max(id), (SELECT row_hash FROM {SCHEMA}.{AUDIT} WHERE row_hash IS NOT NULL ORDER BY id DESC LIMIT 1)
-FROM {SCHEMA}.{AUDIT} WHERE row_hash IS NOT NULL
+FROM {SCHEMA}.{AUDIT} WHERE row_hash IS NOT NULL AND NOT EXISTS (SELECT FROM {SCHEMA}.{HEAD})
 ON CONFLICT (id) DO NOTHING
 """
 
@@ -224,9 +225,8 @@ $$
 """
 
 CHAIN_TRIGGER = (
-    f"DROP TRIGGER IF EXISTS paysql_audit_chain ON {SCHEMA}.{AUDIT}",
     f"CREATE TRIGGER paysql_audit_chain BEFORE INSERT ON {SCHEMA}.{AUDIT} "
-    f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.audit_chain()",
+    f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.audit_chain()"
 )
 
 _AUDIT_COLUMNS = (
@@ -361,6 +361,7 @@ _GRANTEES = text(
     """
     SELECT DISTINCT a.grantee::regrole::text FROM pg_class c, aclexplode(c.relacl) AS a
     WHERE c.oid = to_regclass(:t) AND a.grantee <> 0 AND a.grantee <> c.relowner
+      AND a.privilege_type = ANY(CAST(:privileges AS text[]))
     """
 )
 
@@ -369,9 +370,10 @@ def _exists(conn: Connection, name: str) -> bool:
     return conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": name}).scalar_one()
 
 
-def _grantees(conn: Connection, table: str) -> set[str]:
-    """The roles (already quoted, as ``regrole`` prints them) holding a privilege on ``table``, owner excepted."""
-    return set(conn.execute(_GRANTEES, {"t": table}).scalars())
+def _grantees(conn: Connection, table: str, privileges: tuple[str, ...]) -> set[str]:
+    """The roles (already quoted, as ``regrole`` prints them) holding one of ``privileges`` on ``table``, owner
+    excepted."""
+    return set(conn.execute(_GRANTEES, {"t": table, "privileges": list(privileges)}).scalars())
 
 
 def _move_legacy(conn: Connection) -> tuple[list[str], set[str], set[str]]:
@@ -385,7 +387,9 @@ def _move_legacy(conn: Connection) -> tuple[list[str], set[str], set[str]]:
         old = f"{LEGACY_SCHEMA}.{name}"
         if not _exists(conn, old) or _exists(conn, f"{SCHEMA}.{name}"):
             continue
-        users |= _grantees(conn, old)
+        # the roles that appended to the log or kept the cache: readers (a role that could only SELECT the log
+        # loses it: make it an auditor with grant-readonly --auditor)
+        users |= _grantees(conn, old, ("INSERT",) if name == AUDIT else ("SELECT", "INSERT", "UPDATE"))
         if name == AUDIT:  # the old chain: a trigger under an advisory lock, functions in public
             run(f"DROP TRIGGER IF EXISTS paysql_audit_chain ON {old}")
             run("DROP FUNCTION IF EXISTS public.paysql_audit_chain()")
@@ -418,19 +422,31 @@ def _move_legacy(conn: Connection) -> tuple[list[str], set[str], set[str]]:
     return moved, users, users_of_keys
 
 
+def _has_column(conn: Connection, table: str, column: str) -> bool:
+    query = "SELECT 1 FROM information_schema.columns WHERE table_schema = :s AND table_name = :t AND column_name = :c"
+    return conn.execute(text(query), {"s": SCHEMA, "t": table, "c": column}).first() is not None
+
+
 def ensure(conn: Connection) -> list[str]:
     """Create (or migrate, or upgrade) paysql's schema, tables and functions, as an admin (the caller commits);
     returns what was moved from ``public`` / ``paysql_api``, one ``old -> new`` per table."""
     run = conn.exec_driver_sql
     run("SET LOCAL lock_timeout = '10s'")  # another admin's set-up may hold the schema for a moment, not forever
+    run("SELECT pg_advisory_xact_lock(hashtext('paysql-magic store'))")  # one admin's set-up at a time
     run(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     run(f"REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC")
     moved, users, key_users = _move_legacy(conn)
-    for ddl in (AUDIT_DDL, AUDIT_UPGRADE, HEAD_DDL, HEAD_INIT, STARTS_DDL, CACHE_DDL, EXAMPLES_DDL, KEYS_DDL):
+    run(AUDIT_DDL)
+    if not _has_column(conn, AUDIT, "escaped"):  # an older table: the additive upgrade (locks and scans it once)
+        run(AUDIT_UPGRADE)
+    for ddl in (HEAD_DDL, HEAD_INIT, STARTS_DDL, CACHE_DDL, EXAMPLES_DDL, KEYS_DDL):
         run(ddl)
     run(f"CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON {SCHEMA}.{KEYS} (name) WHERE revoked_at IS NULL")
-    for statement in (*COMMENTS, HASH_FUNCTION, CHAIN_FUNCTION, *CHAIN_TRIGGER, *FUNCTIONS):
+    for statement in (*COMMENTS, HASH_FUNCTION, CHAIN_FUNCTION, *FUNCTIONS):
         run(statement)
+    trigger = "SELECT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass(:t) AND tgname = 'paysql_audit_chain')"
+    if not conn.execute(text(trigger), {"t": f"{SCHEMA}.{AUDIT}"}).scalar_one():  # no table lock when it is there
+        run(CHAIN_TRIGGER)
     for table in (AUDIT, HEAD, STARTS, CACHE, EXAMPLES, KEYS):
         run(f"REVOKE ALL ON {SCHEMA}.{table} FROM PUBLIC{''.join(', ' + r for r in sorted(users))}")
     run(f"REVOKE ALL ON FUNCTION {', '.join(ALL_FUNCTIONS)}, {SCHEMA}.audit_chain() FROM PUBLIC")
