@@ -121,12 +121,15 @@ def faults(reader, reader_url: str, admin) -> None:
         logged = logged.scalar_one()
     in_file = {json.loads(line)["call_id"] for line in fallback.read_text(encoding="utf-8").splitlines()}
     imported = audit.import_fallback(reader, fallback)
-    print(f"audit under faults: {calls} calls, {logged} rows in the log")
-    print(f"  {len(in_file)} rows went to the fallback file (3 while the chain lock was held, {held_s:.2f} s a call; "
-          f"3 while the audit database was down; 1 the database refuses for good)")  # fmt: skip
-    print(f"  import of the file: {imported.written} written now, {imported.present} already in the log (drained "
-          f"from the queue), {len(imported.failed)} refused: {calls - logged - imported.written} calls without a row "
-          "in the log, each of them in the fallback file")  # fmt: skip
+    total = logged + imported.written
+    print(f"audit under faults: {calls} calls, {logged} rows in the log before the import (3 of them from the queue)")
+    print(f"  {len(in_file)} rows went to the fallback file: 3 while another session held the chain lock "
+          f"({held_s:.2f} s a call, then written from the queue by the next call), 3 while the audit database was "
+          "down, 1 with a status the database refuses")  # fmt: skip
+    print(
+        f"  paysql audit import: {imported.written} written, {imported.present} already in the log, "
+        f"{len(imported.failed)} refused; {total} of {calls} calls in the log, the refused one in the file, 0 lost"
+    )
 
 
 def _free_port() -> int:
