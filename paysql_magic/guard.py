@@ -40,6 +40,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from paysql_magic.errors import SqlRefused
+from paysql_magic.settings import env_store_schema
 
 ALLOWED_FUNCTIONS = frozenset(
     {
@@ -83,7 +84,7 @@ DENIED_RELATIONS = {
 
 # paysql's own schemas (audit log, call starts, cache, examples, API keys; the demo's metadata): no table or
 # function of theirs may be named
-DENIED_SCHEMAS = frozenset({"paysql", "paysql_api", "paysql_meta"})
+DENIED_SCHEMAS = frozenset({"paysql", "paysql_api", "paysql_meta", env_store_schema()})
 
 _DIALECT = Dialect.get_or_raise("postgres")
 _ONLY_QUERIES = "only one read-only query (SELECT, WITH ... SELECT, UNION) is accepted"

@@ -24,14 +24,14 @@ from paysql_magic.connection import connect, first_line
 from paysql_magic.egress import is_personal
 from paysql_magic.errors import SchemaError
 from paysql_magic.examples import EXAMPLES_TABLE
-from paysql_magic.settings import env_schemas
+from paysql_magic.settings import env_schemas, env_store_schema
 
 MAX_SAMPLE_VALUES = 20
 MAX_SAMPLED_ROWS = 100_000  # a table never ANALYZEd is read with SELECT DISTINCT only below this many rows ...
 MAX_SAMPLED_BYTES = 8 * 1024 * 1024  # ... and this size (reltuples may be -1, or a stale 0)
 MAX_VALUE_CHARS = 100  # longer values are prose, not categories
 _EXCLUDED_TABLES = (AUDIT_TABLE, CACHE_TABLE, EXAMPLES_TABLE)  # paysql-magic's own tables, in whatever schema
-_EXCLUDED_SCHEMAS = ("paysql", "paysql_api", "paysql_meta")  # paysql-magic's own schemas: never shown
+_EXCLUDED_SCHEMAS = ("paysql", "paysql_api", "paysql_meta", env_store_schema())  # paysql-magic's own: never shown
 _KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view", "f": "foreign table"}
 _DDL_KEYWORDS = {"view": "VIEW", "materialized view": "MATERIALIZED VIEW", "foreign table": "FOREIGN TABLE"}
 _INTEGER_TYPES = ("smallint", "integer", "bigint")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ OLLAMA_MODEL_ENV = "PAYSQL_OLLAMA_MODEL"
 ALLOW_CLOUD_ENV = "PAYSQL_ALLOW_CLOUD"
 SEMANTIC_MODEL_ENV = "PAYSQL_SEMANTIC_MODEL"
 SCHEMAS_ENV = "PAYSQL_SCHEMAS"
+STORE_SCHEMA_ENV = "PAYSQL_STORE_SCHEMA"
+DEFAULT_STORE_SCHEMA = "paysql"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
@@ -128,6 +131,21 @@ def env_schemas() -> tuple[str, ...] | None:
     which means every schema the role may use."""
     names = tuple(name.strip() for name in os.environ.get(SCHEMAS_ENV, "").split(","))
     return tuple(name for name in names if name) or None
+
+
+def env_store_schema() -> str:
+    """paysql's own schema (audit log, cache, examples, API keys): ``PAYSQL_STORE_SCHEMA``, else ``paysql``. Read
+    once, when ``paysql_magic.store`` is imported; a name that is not a plain lower-case identifier is ignored."""
+    name = os.environ.get(STORE_SCHEMA_ENV, "").strip()
+    if not name:
+        return DEFAULT_STORE_SCHEMA
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name.startswith("pg_") or name == "public":
+        warnings.warn(
+            f"paysql: {STORE_SCHEMA_ENV}={name!r} is not a plain lower-case schema name: using {DEFAULT_STORE_SCHEMA}",
+            stacklevel=2,
+        )
+        return DEFAULT_STORE_SCHEMA
+    return name
 
 
 def env_semantic_model() -> str | None:

@@ -1,5 +1,6 @@
-"""paysql's own schema, ``paysql``: the audit log, the call starts, the query cache, the verified examples and the
-API keys, private to the admin who created them; other roles reach them only through its functions.
+"""paysql's own schema, ``paysql`` (or ``PAYSQL_STORE_SCHEMA``): the audit log, the call starts, the query cache,
+the verified examples and the API keys, private to the admin who created them; other roles reach them only through
+its functions.
 
 Layout (``ensure`` creates it, as an admin: ``paysql grant-readonly --apply``, ``paysql demo``, ``paysql keys``):
 
@@ -34,8 +35,9 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from paysql_magic.connection import connect, psycopg_engine
+from paysql_magic.settings import env_store_schema
 
-SCHEMA = "paysql"
+SCHEMA = env_store_schema()  # ``paysql`` unless PAYSQL_STORE_SCHEMA names another
 LEGACY_SCHEMA = "public"  # where versions before the paysql schema kept the audit log, cache and examples
 LEGACY_KEYS_SCHEMA = "paysql_api"  # ... and the API keys
 VERSION = 1

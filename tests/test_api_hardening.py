@@ -276,3 +276,19 @@ def test_a_server_killed_mid_query_leaves_the_calls_start(reader_url, admin_url,
     assert cli.main(["audit", "verify", "--database-url", admin_url]) == 0
     out = capsys.readouterr().out
     assert "started and not finished" in out and started in out
+
+
+def test_refusals_are_capped_per_key_not_per_address(reader_url, admin_engine):
+    """Two callers from one address: each gets its own allowance of audited refusals."""
+    config = ServeConfig(database_url=reader_url, jwt=JWT, rate_limit="2/minute")
+    callers = [_caller("capped"), _caller("capped")]
+    with TestClient(create_app(config), base_url=LOOPBACK) as c:
+        for caller in callers:
+            codes = [
+                c.post("/api/sql", json={"sql": "SELECT 1 AS one"}, headers=bearer(caller)).status_code
+                for _ in range(5)
+            ]
+            assert codes == [200, 200, 429, 429, 429]
+    for caller in callers:
+        statuses = [row["status"] for row in rows_of(admin_engine, caller)]
+        assert statuses == ["ok", "ok", "refused", "refused"]  # the third refusal is over the cap

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -383,3 +385,82 @@ def test_a_missing_privilege_is_told_from_other_errors():
     denied = ProgrammingError("INSERT ...", {}, Exception('permission denied for table "query_audit_log"'))
     assert privileges.is_denied(denied)
     assert not privileges.is_denied(OperationalError("SELECT 1", {}, Exception("connection refused")))
+
+
+# --- the auditor: every caller's audit rows, nothing else ---------------------------------------------------------
+
+AUDITOR = "paysql_test_auditor"
+BRIEF_MONITORING = (  # the brief's dashboard queries, as written there
+    "SELECT question, COUNT(*) as count FROM query_audit_log GROUP BY question ORDER BY count DESC LIMIT 10",
+    "SELECT AVG(execution_time_ms) as avg_time FROM query_audit_log WHERE success = true",
+    "SELECT COUNT(*) FILTER (WHERE success) * 100.0 / COUNT(*) as success_rate FROM query_audit_log",
+)
+
+
+@pytest.fixture
+def auditor(admin_url, admin_engine, capsys) -> Iterator[Engine]:
+    lines = _grant(capsys, "--auditor", AUDITOR, "--database-url", admin_url, "--apply")
+    assert f'GRANT SELECT ON paysql.query_audit_log, paysql.call_starts, paysql.audit_head TO "{AUDITOR}";' in lines
+    assert lines[-1].startswith(f"-- applied: auditor {AUDITOR} may read paysql.query_audit_log, paysql.call_starts")
+    engine = create_engine(with_user(admin_url, AUDITOR))
+    yield engine
+    engine.dispose()
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"DROP OWNED BY {AUDITOR}; DROP ROLE {AUDITOR}"))
+
+
+def test_an_auditor_reads_every_callers_calls_and_changes_nothing(auditor, reader_engine, admin_url, capsys):
+    from paysql_magic import monitor
+
+    secret = f"a question of the reader's own {uuid.uuid4().hex[:8]}"
+    core.run_sql("SELECT 1 AS one", reader_engine, question=secret, remember=False)
+    assert _seen(reader_engine, secret, "'someone else'") == 0  # another API caller of the same role
+    assert _seen(reader_engine, secret) == 1  # the reader's own role
+    assert _seen(auditor, secret) == 1  # every caller's, for the auditor
+    assert set(monitor.figures(auditor)) >= {monitor.TOP_QUESTIONS, monitor.UNFINISHED}
+    with auditor.connect() as conn:
+        for sql in BRIEF_MONITORING:  # unqualified: paysql is on the auditor's search path
+            assert conn.execute(text(sql)).first() is not None
+    for statement in (
+        "DELETE FROM paysql.query_audit_log",
+        "UPDATE paysql.audit_head SET rows = 0",
+        "SELECT * FROM merchants",
+        "SELECT * FROM paysql.query_cache",
+        "SELECT paysql.audit_write('{}')",
+    ):
+        with auditor.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+            conn.execute(text(statement))
+    url = auditor.url.render_as_string(hide_password=False)
+    assert cli.main(["audit", "verify", "--database-url", url]) == 0
+    assert capsys.readouterr().out.startswith("audit log intact: ")
+
+
+def _seen(engine: Engine, question: str, caller: str = "NULL") -> int:
+    with engine.connect() as conn:
+        sql = f"SELECT count(*) FROM paysql.audit_calls({caller}) WHERE question = :q"
+        return conn.execute(text(sql), {"q": question}).scalar_one()
+
+
+def test_a_store_schema_of_another_name(admin_url, tmp_path):
+    """``PAYSQL_STORE_SCHEMA`` names paysql's own schema; the code reads it once, so this runs in a new process."""
+    name = "paysql_other_store_test"
+    url = _fresh_database(admin_url, name)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {NO_CREATE_ROLE}; CREATE TABLE payments (id int)")
+    env = {**os.environ, "PAYSQL_STORE_SCHEMA": "acme_paysql", "PAYSQL_AUDIT_FALLBACK": str(tmp_path / "f.jsonl")}
+    command = [sys.executable, "-m", "paysql_magic.cli", "grant-readonly", "--role", NO_CREATE_ROLE, "--apply"]
+    done = subprocess.run([*command, "--database-url", url], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "GRANT EXECUTE ON FUNCTION acme_paysql.audit_write(jsonb)" in done.stdout
+    ask = (
+        "import sys; from paysql_magic import core; from paysql_magic.connection import engine_for; "
+        "core.run_sql('SELECT count(*) AS n FROM payments', engine_for(sys.argv[1]))"
+    )
+    done = subprocess.run([sys.executable, "-c", ask, with_user(url, NO_CREATE_ROLE)], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM acme_paysql.query_audit_log")).scalar_one() == 1
+        assert conn.execute(text("SELECT to_regnamespace('paysql')")).scalar() is None
+    engine.dispose()
+    _drop(admin_url, name, (NO_CREATE_ROLE,))
