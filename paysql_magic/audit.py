@@ -15,6 +15,7 @@ import json
 import math
 import os
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -227,9 +228,17 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_starts_off: dict[str, float] = {}  # audit databases where a start could not be written, until when not to try
+_STARTS_RETRY_S = 60.0
+
+
 def start(engine: Engine, record: AuditRecord) -> None:
     """Record that the call ``record`` started (``paysql.call_starts``), so a call that never finishes is visible.
-    Best effort: never raises, never queued (the call's own row is the one that counts)."""
+    Best effort: never raises, never queued (the call's own row is the one that counts); after a failure the
+    starts of that database are not tried for a minute, so an unreachable or ungranted store costs one try."""
+    key = _key(engine)
+    if _starts_off.get(key, 0.0) > time.monotonic():
+        return
     try:
         if store.locate(engine).legacy:
             return
@@ -240,7 +249,7 @@ def start(engine: Engine, record: AuditRecord) -> None:
         with store.write_transaction(engine) as conn:
             conn.execute(_START, {"rec": json.dumps(starts, ensure_ascii=False)})
     except Exception:  # the audit row at the end still says what happened
-        return
+        _starts_off[key] = time.monotonic() + _STARTS_RETRY_S
 
 
 def pending(engine: Engine) -> list[AuditRecord]:
