@@ -64,9 +64,7 @@ def _table_terms(table: Table) -> tuple[set[str], set[str]]:
     return names, others
 
 
-def select_tables(
-    question: str, schema: Schema, budget_chars: int, model: SemanticModel | None = None
-) -> list[Table]:
+def select_tables(question: str, schema: Schema, budget_chars: int, model: SemanticModel | None = None) -> list[Table]:
     """The tables most relevant to ``question`` (and their foreign-key neighbours), as many as fit the budget.
 
     The semantic model's tables come first; then a table scores 10 when the question names it, 3 per word shared
@@ -161,7 +159,7 @@ def build_prompt(
         f"Question: {as_parameters(question)}\n"
     )
     room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
-    shown = restrict(schema)  # sample values only where Ask.sample_values permits them
+    shown = restrict(schema, model=model)  # sample values only where Ask.sample_values and the model permit them
     topic = " ".join(thread(previous, question))
     ddl = replace(shown, tables=tuple(select_tables(topic, shown, room, model))).to_ddl()
     text = f"{head}Schema:\n{ddl}\n\n{tail}"
