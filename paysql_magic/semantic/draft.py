@@ -250,8 +250,9 @@ class _Drafter:
         document["entities"] = entities
         document["dimensions"] = []
         self.models[name] = document
+        business = _TABLE_KINDS["merchant"].search(table.name) or _TABLE_KINDS["city"].search(table.name)
         for column in table.columns:
-            if is_personal(column.name, column.comment):
+            if is_personal(column.name, column.comment) and not business:  # a shop's or a city's name is no person's
                 self.personal.append(f"{name}.{column.name}")
         return name
 

@@ -11,7 +11,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlglot import exp
 
 from paysql_magic.connection import connect
-from paysql_magic.egress import is_personal
 from paysql_magic.schema import Schema, Table
 from paysql_magic.semantic.model import SemanticModel, Value
 
@@ -33,6 +32,7 @@ def sampled(model: SemanticModel, schema: Schema) -> dict[str, tuple[object, ...
     return found
 
 
+_PEOPLE = ("customer", "card")  # their names and numbers are never read into the vocabulary
 MAX_READ_ROWS = 20_000  # a table this small has its names read (merchants, cities); a bigger one is never scanned
 MAX_NAMES = 2_000
 
@@ -51,7 +51,7 @@ def with_database_values(engine: Engine, model: SemanticModel, schema: Schema) -
         name: role
         for name, role in model.roles.items()
         if not role.values and not role.brands and name not in have and not role.numeric
-        and not model.is_personal(role.relation, role.column) and not is_personal(role.column)
+        and not model.is_personal(role.relation, role.column) and name not in _PEOPLE
     }  # fmt: skip
     if not wanted:
         return model
