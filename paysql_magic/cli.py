@@ -89,6 +89,12 @@ def demo(args: argparse.Namespace) -> int:
 def ask(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    if args.help_offline or not args.question:
+        from paysql_magic.providers.offline.provider import HELP
+
+        print(HELP if args.help_offline else "paysql ask: give a question (or --help-offline)", file=sys.stdout)
+        return 0 if args.help_offline else 2
+
     from paysql_magic import core, egress
     from paysql_magic.connection import engine_for
     from paysql_magic.export import check_path, export
@@ -389,7 +395,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-running", action="store_true", help="Keep the server up until Ctrl-C.")
     p.set_defaults(func=demo)
     a = sub.add_parser("ask", help="Answer one question: print the SQL and the first rows; export when asked.")
-    a.add_argument("question", help="The question, in Russian or English.")
+    a.add_argument("question", nargs="?", help="The question, in Russian or English.")
+    a.add_argument("--help-offline", action="store_true", help="Print what the offline provider understands.")
     a.add_argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
     a.add_argument("--provider", default="auto", help="auto (default), gemini, ollama or offline.")
     a.add_argument("--model", help="Model for the provider.")

@@ -186,6 +186,7 @@ class Ask(Magics):
     @argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
     @argument("--followup", action="store_true", help="Refine the previous answer (found by itself for «а теперь…»).")
     @argument("--new", action="store_true", help="A new question, even if it reads like a follow-up.")
+    @argument("--help", action="store_true", help="Show these options and what the offline provider understands.")
     @line_cell_magic
     @no_var_expand  # {name} is a notebook variable the magic binds itself, never text pasted into the question
     def ask(self, line: str, cell: str | None = None) -> pd.DataFrame | None:
@@ -201,6 +202,11 @@ class Ask(Magics):
         """
         options, text = (line, cell) if cell is not None else _split_options(self.ask, line)
         args = parse_argstring(self.ask, options)
+        if args.help:
+            from paysql_magic.providers.offline.provider import HELP
+
+            print(f"{self.ask.parser.format_help().strip()}\n\n{HELP}")
+            return None
         if args.explain and cell is None and not text.strip():
             if self.last_result is None:
                 raise EmptyInput("nothing to explain: ask a question with %%ask first")

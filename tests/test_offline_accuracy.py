@@ -81,3 +81,28 @@ def test_rows_tied_on_the_sort_key_may_come_in_any_order() -> None:
     gold = Rows(("city", "n"), (("A", 3), ("B", 2), ("C", 2)))
     assert results_match(gold, Rows(("city", "n"), (("A", 3), ("C", 2), ("B", 2))), ordered=True, gold_sql=sql)
     assert not results_match(gold, Rows(("city", "n"), (("B", 2), ("A", 3), ("C", 2))), ordered=True, gold_sql=sql)
+
+
+# --- what analysts ask next (issue "no silent wrong answer"): the operators, the misreadings, two held-out sets ---
+NEXT_FILES = {
+    name: Path(__file__).parents[1] / "benchmarks" / "questions" / f"{name}.jsonl"
+    for name in ("next", "unseen", "holdout")
+}
+
+
+@pytest.mark.parametrize("name", NEXT_FILES)
+def test_no_silent_wrong_answer_and_nine_in_ten_answered(name: str, provider: OfflineProvider, reader_engine) -> None:
+    """Every answer the offline provider gives matches the gold; it declines the rest, and declines little."""
+    cases = [json.loads(line) for line in NEXT_FILES[name].read_text(encoding="utf-8").splitlines() if line.strip()]
+    wrong, declined = [], []
+    for case in cases:
+        try:
+            sql = provider.generate(Prompt(case["question"], SCHEMA, "", model=MODEL))
+        except Declined:
+            declined.append(case["id"])
+            continue
+        gold = fetch(reader_engine, case["gold_sql"])
+        if not results_match(gold, fetch(reader_engine, sql), case["ordered"], case["gold_sql"]):
+            wrong.append(f"{case['id']} {case['question']}\n{sql}")
+    assert not wrong, "\n\n".join(wrong)
+    assert len(declined) <= 0.1 * len(cases), declined
