@@ -17,6 +17,8 @@ OLLAMA_HOST_ENV = "OLLAMA_HOST"
 OLLAMA_MODEL_ENV = "PAYSQL_OLLAMA_MODEL"
 ALLOW_CLOUD_ENV = "PAYSQL_ALLOW_CLOUD"
 SEMANTIC_MODEL_ENV = "PAYSQL_SEMANTIC_MODEL"
+MODE_ENV = "PAYSQL_MODE"
+MODES = ("auto", "plan", "sql")
 SCHEMAS_ENV = "PAYSQL_SCHEMAS"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
@@ -100,6 +102,12 @@ def env_schemas() -> tuple[str, ...] | None:
     which means every schema the role may use."""
     names = tuple(name.strip() for name in os.environ.get(SCHEMAS_ENV, "").split(","))
     return tuple(name for name in names if name) or None
+
+
+def env_mode() -> str:
+    """How LLMs answer when no mode is given: ``PAYSQL_MODE`` (auto, plan or sql), else auto."""
+    mode = os.environ.get(MODE_ENV, "").strip().lower()
+    return mode if mode in MODES else "auto"
 
 
 def env_semantic_model() -> str | None:
