@@ -113,7 +113,7 @@ def ask(args: argparse.Namespace) -> int:
     engine = engine_for(url)
     if notice := egress.cloud_consent(cloud_bound(settings.provider), engine, env_allow_cloud()):
         print(notice)
-    result = core.ask(args.question, engine, settings)
+    result = core.ask(args.question, engine, settings, generation=core.Generation(mode=args.mode))
     print(f"-- ask: {result.question}")
     print(f"-- provider: {result.provider_choice or result.provider}, model {result.model}")
     print(result.sql)
@@ -187,7 +187,7 @@ def evaluate(args: argparse.Namespace) -> int:
     provider = get_provider(args.provider, args.model)
     settings = Settings(provider=provider.name, model=provider.model, user_name="paysql eval", **_model_options(args))
     progress = tqdm(questions, desc=f"eval ({provider.name})", unit="q", file=sys.stderr)
-    outcomes = list(evaluate(progress, engine, settings, provider))
+    outcomes = list(evaluate(progress, engine, settings, provider, mode=args.mode))
     print("\n".join(report(outcomes)))
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(outcomes), ensure_ascii=False, indent=1, default=str))
@@ -397,6 +397,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="Answer one question: print the SQL and the first rows; export when asked.")
     a.add_argument("question", nargs="?", help="The question, in Russian or English.")
     a.add_argument("--help-offline", action="store_true", help="Print what the offline provider understands.")
+    a.add_argument("--mode", choices=["auto", "plan", "sql"], help="How a language model answers (default: auto).")
     a.add_argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
     a.add_argument("--provider", default="auto", help="auto (default), gemini, ollama or offline.")
     a.add_argument("--model", help="Model for the provider.")
@@ -411,6 +412,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--database-url", help="Database to run on (default: the embedded demo database).")
     e.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     e.add_argument("--json", metavar="OUT", help="Write every question with its SQL, verdict and timings here.")
+    e.add_argument("--mode", choices=["auto", "plan", "sql"], help="How a language model answers (default: auto).")
     _add_model_options(e)
     i = sub.add_parser("init", help="Draft the semantic model (paysql.yaml) from the database alone.")
     i.add_argument("--database-url", required=True, help="The database to describe (nothing leaves the machine).")

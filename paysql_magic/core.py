@@ -28,7 +28,7 @@ from paysql_magic.providers.structured import sql_of_reply
 from paysql_magic.schema import Schema, introspect
 from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.semantic.source import model_for
-from paysql_magic.settings import Settings, env_audit_url
+from paysql_magic.settings import Settings, env_audit_url, env_mode
 
 DEFAULT_SETTINGS = Settings()
 Progress = Callable[[str], AbstractContextManager[object]]
@@ -52,6 +52,9 @@ class Result:
     provider_choice: str | None = None  # why ``auto`` picked this provider, e.g. "auto -> offline (no key, ...)"
     model_note: str | None = None  # the semantic model was drafted in memory: say so (the shells show it once)
     semantic_model: SemanticModel | None = field(default=None, repr=False, compare=False)  # what the answer used
+    mode: str | None = None  # "plan" (an intent compiled over the model) or "sql" (SQL the model wrote)
+    plan: str | None = None  # the plan in one line: "total_volume | by city | last 7 days"
+    sql_reason: str | None = None  # auto mode answered with SQL: the model's reason a plan could not reach
 
 
 class _Call:
@@ -158,6 +161,7 @@ class Generation:
     max_repairs: int = 2  # LLM providers only: the offline provider is deterministic and gets one attempt
     samples: int = 1  # > 1: self-consistency, the candidate whose result is most common wins
     fresh: bool = False  # ignore (and replace) the cached SQL
+    mode: str | None = None  # LLMs: plan (a plan over the semantic model), sql, auto (a plan, else SQL); None: env
 
 
 DEFAULT_GENERATION = Generation()
@@ -202,8 +206,10 @@ def ask(
         call.note(schema_hash=schema.hash)
         model, note = call.timed("model", model_for, engine, schema, settings.semantic_model)
         model = _with_statuses(model, generation.statuses)
+        chosen = _in_mode(chosen, generation, engine, schema, model)
         store = store_engine(engine, settings) if source != "eval" else None
-        key = (_cache_text(question, values, previous), fingerprint(schema, model), chosen.name, chosen.model)
+        planned = f"{chosen.model}:{chosen.mode}" if hasattr(chosen, "mode") else chosen.model  # plan mode caches apart
+        key = (_cache_text(question, values, previous), fingerprint(schema, model), chosen.name, planned)
         cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
         if cached is not None:
             call.note(cached=True, attempts=0, generated_sql=cached)
@@ -216,7 +222,9 @@ def ask(
             sql, result = _generate(call, chosen, prompt, question, generation.max_repairs, run=execute)
         if store is not None:
             _quietly(cache.store, store, *key, sql)
-        return replace(result, model_note=note, semantic_model=model)
+        used = getattr(chosen, "used", None) or ("plan" if chosen.name == OFFLINE else "sql")
+        plan, reason = getattr(chosen, "plan_line", None), getattr(chosen, "sql_reason", None)
+        return replace(result, model_note=note, semantic_model=model, mode=used, plan=plan, sql_reason=reason)
 
     record = AuditRecord(
         source=source,
@@ -227,6 +235,19 @@ def ask(
         parent_call_id=previous.call_id if previous else None,
     )
     return _Call(engine, settings, record, progress).run(body)
+
+
+def _in_mode(
+    chosen: Provider, generation: Generation, engine: Engine, schema: Schema, model: SemanticModel | None
+) -> Provider:
+    """An LLM in plan or auto mode fills a plan over the semantic model (``providers/planned.py``)."""
+    mode = generation.mode or env_mode()
+    if mode == "sql" or model is None or not hasattr(chosen, "fill"):
+        return chosen
+    from paysql_magic.providers.planned import PlannedProvider
+    from paysql_magic.semantic.values import known_values
+
+    return PlannedProvider(chosen, mode, known_values(engine, model, schema), generation.max_repairs)
 
 
 def _model_quietly(engine: Engine, settings: Settings) -> SemanticModel | None:

@@ -76,6 +76,13 @@ class Ask(Magics):
         allow_none=True,
         help="Counts and volumes over all statuses or approved only (default: the semantic model's rule).",
     ).tag(config=True)
+    mode = Enum(
+        ["auto", "plan", "sql"],
+        None,
+        allow_none=True,
+        help="How a language model answers: plan (fills a plan over the semantic model), sql, or auto (a plan, "
+        "else SQL where a plan cannot reach); default PAYSQL_MODE, else auto.",
+    ).tag(config=True)
     semantic_model = Unicode(
         None,
         allow_none=True,
@@ -186,6 +193,7 @@ class Ask(Magics):
     @argument("--export", metavar="PATH", help="Write the answer to a .csv, .xlsx or .parquet file.")
     @argument("--followup", action="store_true", help="Refine the previous answer (found by itself for «а теперь…»).")
     @argument("--new", action="store_true", help="A new question, even if it reads like a follow-up.")
+    @argument("--mode", choices=["auto", "plan", "sql"], help="How a language model answers this cell.")
     @argument("--help", action="store_true", help="Show these options and what the offline provider understands.")
     @line_cell_magic
     @no_var_expand  # {name} is a notebook variable the magic binds itself, never text pasted into the question
@@ -319,6 +327,7 @@ class Ask(Magics):
             max_repairs=self.max_repairs,
             samples=args.samples or 1,
             fresh=args.fresh,
+            mode=args.mode or self.mode,
         )
 
     def _verify(self, engine: Engine, settings: Settings) -> None:
@@ -355,6 +364,10 @@ class Ask(Magics):
                 f"-- provider: {result.provider_choice or result.provider}, model {result.model}"
                 + (", cached" if result.cached else "")
             )
+            if result.plan:
+                print(f"-- plan: {result.plan}")
+            elif result.sql_reason:
+                print(f"-- sql: {result.sql_reason}")
         print(result.sql)
         if result.frame is not None:
             rows = f"{result.row_count} row{'' if result.row_count == 1 else 's'}"

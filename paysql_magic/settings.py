@@ -18,6 +18,8 @@ OLLAMA_HOST_ENV = "OLLAMA_HOST"
 OLLAMA_MODEL_ENV = "PAYSQL_OLLAMA_MODEL"
 ALLOW_CLOUD_ENV = "PAYSQL_ALLOW_CLOUD"
 SEMANTIC_MODEL_ENV = "PAYSQL_SEMANTIC_MODEL"
+MODE_ENV = "PAYSQL_MODE"
+MODES = ("auto", "plan", "sql")
 SCHEMAS_ENV = "PAYSQL_SCHEMAS"
 STORE_SCHEMA_ENV = "PAYSQL_STORE_SCHEMA"
 DEFAULT_STORE_SCHEMA = "paysql"
@@ -146,6 +148,12 @@ def env_store_schema() -> str:
         )
         return DEFAULT_STORE_SCHEMA
     return name
+
+
+def env_mode() -> str:
+    """How LLMs answer when no mode is given: ``PAYSQL_MODE`` (auto, plan or sql), else auto."""
+    mode = os.environ.get(MODE_ENV, "").strip().lower()
+    return mode if mode in MODES else "auto"
 
 
 def env_semantic_model() -> str | None:

@@ -30,6 +30,7 @@ def offline_by_default(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
             mp.delenv(var, raising=False)
         mp.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # discard port: nothing listens
+        mp.setenv("PAYSQL_MODE", "sql")  # LLM tests speak SQL unless they ask for plan mode (tests/test_plan.py)
         yield
 
 

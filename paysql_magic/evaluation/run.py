@@ -67,10 +67,14 @@ def rows_of(frame: pd.DataFrame) -> Rows:
     return Rows(tuple(map(str, frame.columns)), rows)
 
 
-def judge(question: Question, engine: Engine, settings: Settings, provider: Provider) -> Outcome:
-    """Ask ``question`` (no row cap, audited as ``eval``) and compare the answer with the gold SQL's."""
+def judge(
+    question: Question, engine: Engine, settings: Settings, provider: Provider, mode: str | None = None
+) -> Outcome:
+    """Ask ``question`` (no row cap, audited as ``eval``; ``mode``: plan, sql or auto for LLMs) and compare the
+    answer with the gold SQL's."""
     try:
-        result = core.ask(question.question, engine, settings, provider=provider, source="eval")
+        generation = core.Generation(mode=mode)
+        result = core.ask(question.question, engine, settings, provider=provider, source="eval", generation=generation)
     except PaysqlError as exc:
         verdict = "declined" if exc.status == "declined" else "error"
         return Outcome(question, verdict, message=str(exc))
@@ -85,12 +89,12 @@ def judge(question: Question, engine: Engine, settings: Settings, provider: Prov
 
 
 def evaluate(
-    questions: Iterable[Question], engine: Engine, settings: Settings, provider: Provider
+    questions: Iterable[Question], engine: Engine, settings: Settings, provider: Provider, mode: str | None = None
 ) -> Iterator[Outcome]:
     """Judge every question, one at a time (generated SQL runs uncapped: a cap would change the answer)."""
     uncapped = replace(settings, max_rows=None)
     for question in questions:
-        yield judge(question, engine, uncapped, provider)
+        yield judge(question, engine, uncapped, provider, mode)
 
 
 def summary_line(label: str, outcomes: list[Outcome]) -> str:

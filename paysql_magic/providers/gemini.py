@@ -89,6 +89,16 @@ class GeminiProvider:
         )
         return read_reply(self._generate_text(prompt.text, config))
 
+    def fill(self, system: str, text: str, schema: dict) -> str:
+        """Gemini's JSON reply to ``text`` under ``schema`` (plan mode); raises ``ProviderError`` on failure."""
+        config = types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=0,
+            response_mime_type="application/json",
+            response_json_schema=schema,
+        )
+        return self._generate_text(text, config)
+
     def explain(self, prompt_text: str) -> str:
         """Gemini's plain-text reply to ``prompt_text`` (no JSON schema); raises ``ProviderError`` on failure."""
         return self._generate_text(prompt_text, types.GenerateContentConfig(temperature=0))

@@ -38,6 +38,10 @@ class OllamaProvider:
         messages = [{"role": "system", "content": REPLY_INSTRUCTIONS}, {"role": "user", "content": prompt.text}]
         return read_reply(self._chat(messages, format=REPLY_SCHEMA))
 
+    def fill(self, system: str, text: str, schema: dict[str, Any]) -> str:
+        """The model's JSON reply to ``text`` under ``schema`` (plan mode); raises ``ProviderError`` on failure."""
+        return self._chat([{"role": "system", "content": system}, {"role": "user", "content": text}], format=schema)
+
     def explain(self, prompt_text: str) -> str:
         """The model's plain-text reply to ``prompt_text`` (no JSON schema); raises ``ProviderError`` on failure."""
         return self._chat([{"role": "user", "content": prompt_text}])

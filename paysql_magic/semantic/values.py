@@ -70,3 +70,28 @@ def with_database_values(engine: Engine, model: SemanticModel, schema: Schema) -
     except SQLAlchemyError:  # the names are a convenience: without them, the words are only the model's
         return model
     return replace(model, roles=roles)
+
+
+def known_values(engine: Engine, model: SemanticModel, schema: Schema):
+    """A check for plan values: None when ``value`` is stored in ``dimension``'s column (or is a meaning or a
+    brand), else the nearest stored values (none when the column is too big to list)."""
+    from paysql_magic.plans.compile import nearest
+
+    have = sampled(model, schema)
+
+    def check(dimension: str, value: str) -> list[str] | None:
+        role = model.roles[dimension]
+        stored = [str(v.value) for v in role.values] + [str(v) for v in have.get(dimension, ())]
+        stored += [str(b.value) for b in role.brands]
+        if stored:
+            return None if value in stored else nearest(value, stored)
+        table = model.relation(role.relation).table
+        select = sqlglot.select(exp.Literal.number(1)).from_(exp.to_table(table))
+        select = select.where(exp.column(role.column, quoted=True).eq(exp.Literal.string(value))).limit(1)
+        try:
+            with connect(engine) as conn:
+                return None if conn.execute(text(select.sql("postgres"))).first() else []
+        except SQLAlchemyError:
+            return None  # cannot tell: the query itself will answer
+
+    return check

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from paysql_magic.errors import Declined
 from paysql_magic.followup import change, thread
+from paysql_magic.plans.compile import describe
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline.compose import to_sql
 from paysql_magic.providers.offline.intent import Window
@@ -80,6 +81,8 @@ class OfflineProvider:
     name = "offline"
     remote = False
     model = "offline-parser-1"
+    used = "plan"  # its answers are intents compiled over the model
+    plan_line: str | None = None  # the last answer's intent in one line
 
     def generate(self, prompt: Prompt) -> str:
         """The SQL for the question (a follow-up: the previous questions' intent with the change applied);
@@ -100,6 +103,7 @@ class OfflineProvider:
                 intent = parser.refine(intent, question)
             if today is not None:
                 intent = replace(intent, today=today, window=intent.window or Window("today"))
+            self.plan_line = describe(intent)
             return to_sql(prompt.model, intent)
         except Declined as error:
             raise Declined(decline_message(error), rephrase=error.rephrase) from None
