@@ -11,6 +11,12 @@ __all__ = ["__version__", "load_ipython_extension"]
 __version__ = "0.1.0"
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (review cells, SQL highlighting), as Jupyter's tools look it up; the wheel
+    also installs it into ``share/jupyter/labextensions/paysql-magic``, where JupyterLab finds it."""
+    return [{"src": "labextension", "dest": "paysql-magic"}]
+
+
 def load_ipython_extension(shell: InteractiveShell) -> None:
     """Entry point of ``%load_ext paysql_magic`` (IPython is imported only here, not by the core)."""
     from paysql_magic.magic import load_ipython_extension as load

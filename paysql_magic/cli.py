@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from paysql_magic.alerts import Check
 
 PREVIEW_LINES = 8
+QUICKSTART_USER = "paysql demo"  # the audit user of the quickstart's calls: %ask_audit shows yours, not these
 
 
 def _quickstart_path() -> Path:
@@ -50,7 +51,7 @@ def demo(args: argparse.Namespace) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from paysql_magic.demo import default_data_dir, start_demo
-    from paysql_magic.magic import DEMO_ANCHOR_ENV, DEMO_DIR_ENV, DEMO_ROWS_ENV
+    from paysql_magic.settings import DEMO_ANCHOR_ENV, DEMO_DIR_ENV, DEMO_ROWS_ENV, USER_ENV
 
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     print(f"Starting the embedded PostgreSQL in {data_dir} ...", flush=True)
@@ -66,7 +67,7 @@ def demo(args: argparse.Namespace) -> int:
     out_dir = data_dir / "quickstart"
     print(f"Running the quickstart notebook (outputs in {out_dir}) ...\n", flush=True)
     try:
-        nb = run_notebook(_quickstart_path(), out_dir)
+        nb = run_notebook(_quickstart_path(), out_dir, env={USER_ENV: QUICKSTART_USER})
     except CellExecutionError as exc:
         print(f"paysql demo: a notebook cell failed:\n{exc}", file=sys.stderr)
         return 1
