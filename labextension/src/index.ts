@@ -10,14 +10,14 @@
  *     except one this plugin inserted and nobody edited since: its text is refreshed when the SQL changed.
  * A review cell is a code cell whose first line is `%%ask ... --sql`.
  *
- * Highlighting. A code cell whose first line is `%%ask ... --sql` gets the PostgreSQL mime type, so CodeMirror
- * highlights it as SQL (the `-- ask:` line reads as a comment); it goes back to the notebook's language when the
- * first line changes. The notebook resets cell mime types when its kernel's language is (re)announced, so the
- * plugin re-applies it whenever a cell's mime type changes.
+ * Highlighting. An editor whose first line is `%%ask ... --sql` highlights its text as PostgreSQL (the `-- ask:`
+ * line reads as a comment), and goes back to the notebook's language when the first line changes.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
-import type { ICellModel } from '@jupyterlab/cells';
+import { EditorExtensionRegistry, IEditorExtensionRegistry, IEditorLanguageRegistry } from '@jupyterlab/codemirror';
+import { Compartment, EditorState, Extension, Prec } from '@codemirror/state';
+import { ViewPlugin } from '@codemirror/view';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 
 const FLAG = 'paysql_review';
@@ -128,27 +128,33 @@ function patchKernel(tracker: INotebookTracker, kernel: Kernel.IKernelConnection
   }) as typeof kernel.requestExecute;
 }
 
-/** Keep a code cell's mime type SQL while its first line is `%%ask ... --sql`. */
-function highlight(panel: NotebookPanel, cell: ICellModel): void {
-  if (cell.type !== 'code' || (cell as any)[PATCHED]) {
-    return;
-  }
-  (cell as any)[PATCHED] = true;
-  const apply = () => {
-    const review = isReview(cell.sharedModel.getSource());
-    if (review && cell.mimeType !== SQL_MIME) {
-      cell.mimeType = SQL_MIME;
-    } else if (!review && cell.mimeType === SQL_MIME) {
-      cell.mimeType = panel.content.codeMimetype;
-    }
-  };
-  cell.mimeTypeChanged.connect(apply);
-  cell.sharedModel.changed.connect((_sender, change) => {
-    if (change.sourceChange) {
-      apply();
-    }
-  });
-  apply();
+/**
+ * Review cells read as SQL: a CodeMirror extension of every editor that holds PostgreSQL's language while the
+ * document's first line is `%%ask ... --sql`, at the highest precedence, so it wins over the kernel's language and
+ * over extensions that set one for every cell (jupysql-plugin sets Python for whatever is not `%%sql`).
+ */
+function sqlForReviewCells(sql: Extension): Extension {
+  const language = new Compartment();
+  const none: Extension = [];
+  const wanted = (text: string) => (isReview(text) ? sql : none);
+  return [
+    Prec.highest(language.of(none)),
+    EditorState.transactionExtender.of(tr => {
+      if (!tr.docChanged) {
+        return null;
+      }
+      const next = wanted(tr.newDoc.sliceString(0, 500));
+      return language.get(tr.startState) === next ? null : { effects: language.reconfigure(next) };
+    }),
+    // an editor created with a review cell's text: no transaction has run yet
+    ViewPlugin.define(view => {
+      const next = wanted(view.state.doc.sliceString(0, 500));
+      if (language.get(view.state) !== next) {
+        queueMicrotask(() => view.dispatch({ effects: language.reconfigure(next) }));
+      }
+      return {};
+    })
+  ];
 }
 
 function watch(tracker: INotebookTracker, panel: NotebookPanel): void {
@@ -156,35 +162,29 @@ function watch(tracker: INotebookTracker, panel: NotebookPanel): void {
   patchKernel(tracker, session.session?.kernel);
   session.kernelChanged.connect((_sender, change) => patchKernel(tracker, change.newValue));
   session.ready.then(() => patchKernel(tracker, session.session?.kernel)).catch(() => undefined);
-  const follow = () => {
-    const model = panel.content.model;
-    if (!model) {
-      return;
-    }
-    for (let i = 0; i < model.cells.length; i++) {
-      highlight(panel, model.cells.get(i));
-    }
-    model.cells.changed.connect((_sender, change) => {
-      if (change.type === 'add' || change.type === 'set') {
-        for (const cell of change.newValues) {
-          highlight(panel, cell);
-        }
-      }
-    });
-  };
-  if (panel.content.model) {
-    follow();
-  } else {
-    panel.content.modelChanged.connect(follow);
-  }
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'paysql-magic:review-cells',
   description: 'Places %%ask review cells once (never duplicated) and highlights them as SQL.',
   autoStart: true,
-  requires: [INotebookTracker],
-  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker) => {
+  requires: [INotebookTracker, IEditorExtensionRegistry, IEditorLanguageRegistry],
+  activate: async (
+    _app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    extensions: IEditorExtensionRegistry,
+    languages: IEditorLanguageRegistry
+  ) => {
+    const postgres = await languages.getLanguage(SQL_MIME);
+    if (postgres?.support) {
+      const extension = sqlForReviewCells(postgres.support);
+      extensions.addExtension(
+        Object.freeze({
+          name: 'paysql-magic:review-cell-sql',
+          factory: () => EditorExtensionRegistry.createImmutableExtension(extension)
+        })
+      );
+    }
     tracker.widgetAdded.connect((_sender, panel) => watch(tracker, panel));
     tracker.forEach(panel => watch(tracker, panel));
     // Emitted right before a cell's execute request is sent: whatever kernel the notebook has now is marked.
