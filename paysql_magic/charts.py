@@ -211,18 +211,11 @@ def mark_partial(figure: Figure, frame: pd.DataFrame, now, question: str | None)
             if len(x) < 2:
                 continue
             line.set_data(x[:-1], y[:-1])
-            ax.plot(
-                x[-2:],
-                y[-2:],
-                linestyle="--",
-                color=line.get_color(),
-                marker="o",
-                markersize=4,
-                markerfacecolor="white",
-                label=text,
-            )
+            color = line.get_color()
+            ax.plot(x[-2:], y[-2:], linestyle="--", color=color)
+            ax.plot(x[-1:], y[-1:], linestyle="", marker="o", markersize=5, color=color, markerfacecolor="white")
             ax.annotate(
-                text, (x[-1], y[-1]), xytext=(0, 7), textcoords="offset points", ha="right", fontsize=8, color="0.35"
+                text, (x[-1], y[-1]), xytext=(-6, 7), textcoords="offset points", ha="right", fontsize=8, color="0.35"
             )
     return True
 

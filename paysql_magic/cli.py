@@ -88,9 +88,7 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def ask(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from paysql_magic import core, egress
+    from paysql_magic import core, egress, rendering
     from paysql_magic.connection import engine_for
     from paysql_magic.export import check_path, export
     from paysql_magic.providers import cloud_bound
@@ -113,8 +111,8 @@ def ask(args: argparse.Namespace) -> int:
     print(f"-- provider: {result.provider_choice or result.provider}, model {result.model}")
     print(result.sql)
     print(f"-- {result.row_count} rows, {result.timings_ms.get('total', 0):.0f} ms")
-    with pd.option_context("display.float_format", "{:,.2f}".format):
-        print(result.frame.head(PREVIEW_LINES).to_string(index=False))
+    head = result.frame.head(PREVIEW_LINES)  # money and counts as the notebook shows them (1,234.50)
+    print(rendering.to_text(head, rendering.layout(head, result.sql, result.semantic_model), index=False))
     if len(result.frame) > PREVIEW_LINES:
         print("...")
     if export_path is not None:

@@ -16,15 +16,7 @@ from time import perf_counter
 import pandas as pd
 from sqlalchemy import Engine
 
-from paysql_magic import (
-    _quick_imports,  # noqa: F401  first: jsonschema in 0.1 s, not 1.4 s, beside JupyterLab
-    audit,
-    cache,
-    examples,
-    guard,
-    validate,
-    variables,
-)
+from paysql_magic import audit, cache, examples, guard, validate, variables
 from paysql_magic import execute as executor
 from paysql_magic.audit import AuditRecord
 from paysql_magic.connection import engine_for, first_line

@@ -243,7 +243,7 @@ class Ask(Magics):
             self._thread_plot = plot
         self._show(result, args, reviewed=args.sql, previous=previous, plot=plot)
         if result.frame is not None and (plot or self.autoplot):
-            self._plot(result, engine, explicit=plot)
+            self._plot(result, engine, explicit=args.plot)
         if result.frame is not None and export_path is not None:
             print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
         if args.explain:

@@ -64,9 +64,7 @@ def _table_terms(table: Table) -> tuple[set[str], set[str]]:
     return names, others
 
 
-def select_tables(
-    question: str, schema: Schema, budget_chars: int, model: SemanticModel | None = None
-) -> list[Table]:
+def select_tables(question: str, schema: Schema, budget_chars: int, model: SemanticModel | None = None) -> list[Table]:
     """The tables most relevant to ``question`` (and their foreign-key neighbours), as many as fit the budget.
 
     The semantic model's tables come first; then a table scores 10 when the question names it, 3 per word shared

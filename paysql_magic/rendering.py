@@ -133,8 +133,7 @@ def register(shell: Any) -> None:
         return
     html = formatter.formatters["text/html"]
     plain = formatter.formatters["text/plain"]
-    previous_html = html.for_type(pd.DataFrame, None) if pd.DataFrame in html.type_printers else None
-    previous_plain = plain.for_type(pd.DataFrame, None) if pd.DataFrame in plain.type_printers else None
+    previous_html, previous_plain = _printer(html), _printer(plain)
 
     def as_html(frame: pd.DataFrame) -> str | None:
         spec = layout_of(frame)
@@ -157,6 +156,14 @@ def register(shell: Any) -> None:
 
 
 # internals ----------------------------------------------------------------------------------------------------
+def _printer(formatter: Any) -> Any:
+    """The printer another library registered for DataFrames (by type or by name), or None."""
+    try:
+        return formatter.lookup_by_type(pd.DataFrame)
+    except KeyError:
+        return None
+
+
 def _is_number(series: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(series):
         return False

@@ -89,14 +89,25 @@ def notebook_path(shell: Any) -> Path | None:
     return None
 
 
+_saved: dict[Path, tuple[tuple[int, int], list]] = {}
+
+
+def _saved_cells(path: Path) -> list:
+    """The cells of the saved notebook (read again only when the file changed); none when it cannot be read."""
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        if path not in _saved or _saved[path][0] != version:
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            _saved[path] = (version, cells if isinstance(cells, list) else [])
+        return _saved[path][1]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
 def _saved_review_below(path: Path | None, cell_id: str | None, code: str) -> bool:
     """Whether the saved notebook has a review cell right below the asking cell (by cell id, else by source)."""
-    if path is None:
-        return False
-    try:
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    except (OSError, ValueError):
-        return False
+    cells = _saved_cells(path) if path is not None else []
     sources = [
         "".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "") for c in cells
     ]

@@ -205,7 +205,9 @@ def _restart_and_run_all(page, lab: Lab) -> None:
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         if time.monotonic() > deadline:
             _screenshot(page, "jupyterlab-timeout.png")
-            pytest.fail(f"Restart & Run All did not finish ({errors.count()} error outputs):\n{lab.log.read_text()[-2000:]}")
+            pytest.fail(
+                f"Restart & Run All did not finish ({errors.count()} error outputs):\n{lab.log.read_text()[-2000:]}"
+            )
         time.sleep(0.5)
     page.wait_for_timeout(500)  # the last reply's review payload is handled right after it
 
@@ -310,8 +312,8 @@ def test_restart_and_run_all_twice_keeps_one_review_cell_per_question(lab, brows
             "outputs => outputs.map(o => o.querySelector('table') ? 'table' : o.querySelector('img') ? 'img' : '')"
         )
         assert [k for k in kinds if k] == ["table", "img"], kinds
-        daily.scroll_into_view_if_needed()
-        daily.screenshot(path=str(ARTIFACTS / "jupyterlab-chart.png"))
+        daily.locator(".jp-OutputArea-output img").scroll_into_view_if_needed()
+        daily.locator(".jp-OutputArea-output img").screenshot(path=str(ARTIFACTS / "jupyterlab-chart.png"))
 
         page.keyboard.press("Control+s")  # what the analyst shares: the same cells on disk
         page.wait_for_timeout(1500)
