@@ -8,7 +8,9 @@
 - anything else (a scalar, several text columns, an empty result...) -> no chart.
 
 Titles are the question; axis labels follow the question's language (Cyrillic -> Russian, else English); money
-columns (total_volume, avg_amount, amount*, *_kzt, *volume*) get thousands separators and "KZT".
+columns (total_volume, avg_amount, amount*, *_kzt, *volume*) get thousands separators and "KZT". A dimension column
+is labelled by the semantic model: the column of a role (or a column named as the role) gets the role's label,
+"Merchant" / "Мерчант" for the merchant role's column whatever the database calls it.
 
 Library: matplotlib, rendered to a static PNG (``png_bytes``). A PNG is a plain ``image/png`` output: it shows in
 Jupyter, is kept by nbclient when a notebook is executed headless, and lands in nbconvert's HTML as an ``<img>``
@@ -21,11 +23,15 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+if TYPE_CHECKING:
+    from paysql_magic.semantic.model import SemanticModel
 
 TIME_COLUMNS = ("hour", "day", "week", "month", "quarter", "year")
 MAX_BARS = 40
@@ -43,12 +49,6 @@ _LABELS = {
         "avg_amount": "Average amount",
         "total_transactions": "Transactions",
         "calls": "Calls",
-        "merchant_name": "Merchant",
-        "mcc_category": "MCC category",
-        "currency": "Currency",
-        "channel": "Channel",
-        "status": "Status",
-        "city": "City",
     },
     "ru": {
         "hour": "Час",
@@ -62,13 +62,26 @@ _LABELS = {
         "avg_amount": "Средняя сумма",
         "total_transactions": "Транзакции",
         "calls": "Вызовы",
-        "merchant_name": "Мерчант",
-        "mcc_category": "Категория MCC",
-        "currency": "Валюта",
-        "channel": "Канал",
-        "status": "Статус",
-        "city": "Город",
     },
+}
+ROLE_LABELS = {  # the semantic model's role names -> (English, Russian) axis labels
+    "merchant": ("Merchant", "Мерчант"),
+    "customer": ("Customer", "Клиент"),
+    "category": ("Category", "Категория"),
+    "mcc_code": ("MCC code", "Код MCC"),
+    "city": ("City", "Город"),
+    "customer_city": ("Customer city", "Город клиента"),
+    "country": ("Country", "Страна"),
+    "region": ("Region", "Регион"),
+    "segment": ("Segment", "Сегмент"),
+    "currency": ("Currency", "Валюта"),
+    "channel": ("Channel", "Канал"),
+    "status": ("Status", "Статус"),
+    "card_brand": ("Payment system", "Платёжная система"),
+    "card_type": ("Card type", "Тип карты"),
+    "card": ("Card", "Карта"),
+    "terminal": ("Terminal", "Терминал"),
+    "bank": ("Bank", "Банк"),
 }
 _THOUSANDS = {"en": ",", "ru": "\u00a0"}  # Russian groups digits with a (non-breaking) space
 
@@ -83,10 +96,26 @@ def is_money(column: str) -> bool:
     return name == "avg_amount" or name.startswith("amount") or name.endswith("_kzt") or "volume" in name
 
 
-def label(column: str, lang: str) -> str:
-    """The axis label of a column: its name in the question's language, with ", KZT" for money."""
-    text = _LABELS[lang].get(column.lower(), column)
-    return f"{text}, KZT" if is_money(column) else text
+def label(column: str, lang: str, model: SemanticModel | None = None) -> str:
+    """The axis label of a column in the question's language, with ", KZT" for money: a measure's or time bucket's
+    label, else the label of the role whose column it is in ``model`` (or the role it is named after), else the
+    column's name."""
+    name = str(column).lower()
+    text = _LABELS[lang].get(name) or _role_label(name, lang, model) or str(column)
+    return f"{text}, KZT" if is_money(str(column)) else text
+
+
+def _role_label(column: str, lang: str, model: SemanticModel | None) -> str | None:
+    role = column if column in ROLE_LABELS else None
+    if model is not None:
+        if column in model.roles:
+            role = column
+        elif role is None:
+            role = next((r.name for r in model.roles.values() if r.column.lower() == column), None)
+    if role is None:
+        return None
+    en, ru = ROLE_LABELS.get(role) or (role.replace("_", " ").capitalize(),) * 2
+    return ru if lang == "ru" else en
 
 
 def money_format(value: float, lang: str) -> str:
@@ -94,8 +123,9 @@ def money_format(value: float, lang: str) -> str:
     return f"{value:,.0f}".replace(",", _THOUSANDS[lang]) + " KZT"
 
 
-def chart(frame: pd.DataFrame, question: str | None) -> Figure | None:
-    """The chart for ``frame`` by the module's rules, or None when its shape calls for no chart."""
+def chart(frame: pd.DataFrame, question: str | None, *, model: SemanticModel | None = None) -> Figure | None:
+    """The chart for ``frame`` by the module's rules, or None when its shape calls for no chart; ``model`` (the
+    semantic model the answer was made with) labels its dimension columns."""
     if frame is None or frame.empty:
         return None
     measures = [c for c in frame.columns if _is_numeric(frame[c])]
@@ -103,10 +133,10 @@ def chart(frame: pd.DataFrame, question: str | None) -> Figure | None:
     lang = language(question)
     if time is not None:
         measures = [c for c in measures if c != time]
-        return _line(frame, time, measures, question, lang) if measures and len(frame) > 1 else None
+        return _line(frame, time, measures, question, lang, model) if measures and len(frame) > 1 else None
     others = [c for c in frame.columns if c not in measures]
     if len(others) == 1 and measures and len(frame) <= MAX_BARS:
-        return _bars(frame, others[0], measures[0], question, lang)
+        return _bars(frame, others[0], measures[0], question, lang, model)
     return None
 
 
@@ -128,13 +158,20 @@ def _time_column(frame: pd.DataFrame) -> str | None:
     return None
 
 
-def _line(frame: pd.DataFrame, time: str, measures: list[str], question: str | None, lang: str) -> Figure:
+def _line(
+    frame: pd.DataFrame,
+    time: str,
+    measures: list[str],
+    question: str | None,
+    lang: str,
+    model: SemanticModel | None = None,
+) -> Figure:
     data = frame.sort_values(time)
     figure = Figure(figsize=(9, 2.2 + 1.8 * len(measures)), layout="constrained")
     axes = figure.subplots(len(measures), 1, sharex=True, squeeze=False)[:, 0]
     for ax, measure in zip(axes, measures, strict=True):
         ax.plot(data[time], data[measure].astype(float), marker="o", markersize=3)
-        ax.set_ylabel(label(measure, lang))
+        ax.set_ylabel(label(measure, lang, model))
         ax.grid(True, alpha=0.3)
         _format_values(ax.yaxis, measure, lang)
     axes[-1].set_xlabel(_LABELS[lang].get(str(time).lower(), _LABELS[lang]["date"]))
@@ -143,13 +180,20 @@ def _line(frame: pd.DataFrame, time: str, measures: list[str], question: str | N
     return figure
 
 
-def _bars(frame: pd.DataFrame, category: str, measure: str, question: str | None, lang: str) -> Figure:
+def _bars(
+    frame: pd.DataFrame,
+    category: str,
+    measure: str,
+    question: str | None,
+    lang: str,
+    model: SemanticModel | None = None,
+) -> Figure:
     data = frame.sort_values(measure)  # ascending: barh draws from the bottom, so the largest is on top
     figure = Figure(figsize=(9, 1.5 + 0.35 * len(data)), layout="constrained")
     ax = figure.subplots()
     ax.barh(data[category].astype(str), data[measure].astype(float))
-    ax.set_xlabel(label(measure, lang))
-    ax.set_ylabel(label(category, lang))
+    ax.set_xlabel(label(measure, lang, model))
+    ax.set_ylabel(label(category, lang, model))
     ax.grid(True, axis="x", alpha=0.3)
     _format_values(ax.xaxis, measure, lang)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # "10,000,000 KZT" is wide: fewer ticks, no overlap

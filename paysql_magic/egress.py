@@ -1,9 +1,11 @@
 """What may leave the machine: sample values in the prompt, and consent before a schema goes to a cloud provider.
 
 A column is personal when its name or comment looks like a person's data (name, phone, e-mail, card or account
-number, address, IIN, passport, birth date ...): it never carries sample values. Other low-cardinality text
-columns carry them under ``Ask.sample_values``: ``all`` (default), ``none``, or ``table.column`` entries to allow
-and ``!table.column`` entries to deny. Secrets (passwords in URLs, API keys) are cut out of shown text by ``redact``.
+number, address, IIN, passport, birth date ...), unless its name says it belongs to a business or a classification
+(a shop's or a category's name), or when the semantic model lists it as personal: it never carries sample values.
+Other low-cardinality text columns carry them under ``Ask.sample_values``: ``all`` (default), ``none``, or
+``table.column`` entries to allow and ``!table.column`` entries to deny. Secrets (passwords in URLs, API keys) are
+cut out of shown text by ``redact``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from paysql_magic.settings import env_gemini_key
 
 if TYPE_CHECKING:  # schema.py asks is_personal: no import at run time
     from paysql_magic.schema import Column, Schema
+    from paysql_magic.semantic.model import SemanticModel
 
 DEMO_DATABASE = "payments"
 CLOUD_NOTICE = "-- sending schema, glossary and question to {provider} (no result rows)"
@@ -33,14 +36,29 @@ _PERSONAL = re.compile(
     r"|\b(first and last name|phone|e-mail|email|card number|account number|address|iin|passport|birth)\b",
     re.IGNORECASE,
 )
-_NOT_PERSONAL = re.compile(r"^(merchant|mcc|brand|product|category|segment|city|country|currency)", re.IGNORECASE)
+# Names that begin with a business word name a business or a classification, not a person: a shop's name, a
+# category's name, a city's name.
+_NOT_PERSONAL = re.compile(
+    r"^(merchant|shop|store|brand|product|category|segment|city|country|region|currency|terminal|mcc)", re.IGNORECASE
+)
 
 
 def is_personal(column: str, comment: str | None = None) -> bool:
-    """Whether a column holds a person's data, judged by its name and its comment."""
-    if _PERSONAL.search(column):
-        return not _NOT_PERSONAL.match(column)  # merchant_name is a business, not a person
-    return bool(comment and _PERSONAL.search(comment) and not _NOT_PERSONAL.match(column))
+    """Whether a column holds a person's data, judged by its name and its comment (database introspection asks)."""
+    if _NOT_PERSONAL.match(column):
+        return False
+    return bool(_PERSONAL.search(column) or (comment and _PERSONAL.search(comment)))
+
+
+def _listed_personal(model: SemanticModel, table: str, column: str) -> bool:
+    """Whether the semantic model lists ``table.column`` as personal (``table`` bare or schema-qualified)."""
+    bare = _bare_table(table)
+    return any(model.is_personal(r.alias, column) for r in model.relations if _bare_table(r.table) == bare)
+
+
+def _bare_table(name: str) -> str:
+    """A table's name without its schema and quotes, case folded (a schema-wide match denies more, never less)."""
+    return name.rsplit(".", 1)[-1].strip('"').lower()
 
 
 @dataclass(frozen=True)
@@ -51,9 +69,13 @@ class SamplePolicy:
     allowed: frozenset[str] = frozenset()
     denied: frozenset[str] = frozenset()
 
-    def permits(self, table: str, column: Column) -> bool:
+    def permits(self, table: str, column: Column, model: SemanticModel | None = None) -> bool:
+        """Whether ``table.column`` may show sample values: never a personal column, by its name and comment or
+        by the semantic ``model``'s list of personal columns."""
         key = f"{table}.{column.name}"
         if key in self.denied or is_personal(column.name, column.comment):
+            return False
+        if model is not None and _listed_personal(model, table, column.name):
             return False
         return self.everything or key in self.allowed
 
@@ -92,11 +114,12 @@ def current_policy() -> SamplePolicy:
     return _policy.get() or SamplePolicy()
 
 
-def restrict(schema: Schema, policy: SamplePolicy | None = None) -> Schema:
-    """``schema`` with the sample values ``policy`` (default: the current one) does not permit removed."""
+def restrict(schema: Schema, policy: SamplePolicy | None = None, model: SemanticModel | None = None) -> Schema:
+    """``schema`` with the sample values ``policy`` (default: the current one) does not permit removed; a semantic
+    ``model`` also removes those of the columns it lists as personal."""
     policy = policy or current_policy()
     tables = tuple(
-        replace(t, columns=tuple(c if policy.permits(t.name, c) else replace(c, values=()) for c in t.columns))
+        replace(t, columns=tuple(c if policy.permits(t.name, c, model) else replace(c, values=()) for c in t.columns))
         for t in schema.tables
     )
     return replace(schema, tables=tables)

@@ -4,16 +4,25 @@ A provider with an ``explain(prompt_text) -> str`` method (Gemini, Ollama) is as
 other provider (offline, scripted) gets a deterministic description built from the SQL with sqlglot: the
 measures, tables, filters, time window, grouping, ordering and limit. The deterministic path never fails: on
 anything unexpected it falls back to a sentence naming the tables.
+
+What a measure means in business terms comes from the semantic model the answer was made with: the sum or average
+of its amount column (divided by its divisor when amounts are in minor units) is the volume or average amount in
+tenge, and ``COUNT(*)`` over its fact table is the number of transactions. Without a model the wording is generic
+("the sum of amount", "the number of rows").
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 
 from paysql_magic.providers.structured import one_line
+
+if TYPE_CHECKING:
+    from paysql_magic.semantic.model import SemanticModel
 
 MAX_CHARS = 600
 LANGUAGES = {"ru": "Russian", "en": "English"}
@@ -45,21 +54,22 @@ def prompt_text(question: str, sql: str) -> str:
     )
 
 
-def explain(question: str, sql: str, provider: object) -> str:
-    """One paragraph explaining ``sql``; a remote provider's ``ProviderError`` is raised as is."""
+def explain(question: str, sql: str, provider: object, *, model: SemanticModel | None = None) -> str:
+    """One paragraph explaining ``sql``; a remote provider's ``ProviderError`` is raised as is. ``model`` (the
+    semantic model the answer was made with) names the amount and the fact table of the deterministic text."""
     remote = getattr(provider, "explain", None)
     if callable(remote):
         return one_line(remote(prompt_text(question, sql)), MAX_CHARS)
-    return describe(sql, language(question))
+    return describe(sql, language(question), model=model)
 
 
-def describe(sql: str, lang: str) -> str:
+def describe(sql: str, lang: str, *, model: SemanticModel | None = None) -> str:
     """A deterministic description of ``sql`` in ``lang`` (``"ru"`` or ``"en"``); never raises."""
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
         if not isinstance(tree, exp.Select):
             return _generic(_tables_in(sql, tree), lang)
-        return _Describer(tree, lang).text()
+        return _Describer(tree, lang, model).text()
     except Exception:  # any parser or rendering surprise falls back to the generic sentence
         return _generic(_tables_in(sql, None), lang)
 
@@ -67,7 +77,11 @@ def describe(sql: str, lang: str) -> str:
 def _tables_in(sql: str, tree: exp.Expression | None) -> list[str]:
     if tree is not None:
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-        return list(dict.fromkeys(t.name for t in tree.find_all(exp.Table) if t.name not in ctes))
+        return list(
+            dict.fromkeys(
+                ".".join(filter(None, (t.db, t.name))) for t in tree.find_all(exp.Table) if t.name not in ctes
+            )
+        )
     return list(dict.fromkeys(re.findall(r"\b(?:FROM|JOIN)\s+([A-Za-z_][\w.]*)", sql, re.I)))
 
 
@@ -85,12 +99,32 @@ def _name(node: exp.Expression) -> str:
     return node.name if isinstance(node, exp.Column) else _sql(node)
 
 
+def _bare(node: exp.Expression) -> exp.Expression:
+    """``node`` without the wrappers that keep its meaning: parentheses, casts, ROUND."""
+    while isinstance(node, (exp.Paren, exp.Cast, exp.Round)):
+        node = node.this
+    return node
+
+
+def _table_key(name: str) -> tuple[str | None, str]:
+    """(schema, table) of a table as SQL writes it, quotes dropped and case folded: comparable across spellings."""
+    schema, _, table = name.replace('"', "").lower().rpartition(".")
+    return schema or None, table
+
+
 class _Describer:
-    def __init__(self, tree: exp.Select, lang: str) -> None:
+    def __init__(self, tree: exp.Select, lang: str, model: SemanticModel | None = None) -> None:
         self.tree = tree
         self.lang = lang
         self.ru = lang == "ru"
+        self.model = model
         self.tables = _tables_in("", tree)
+        ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+        self.sources = {  # alias (or the table's name) -> (schema, table)
+            t.alias_or_name.lower(): (t.db.lower() or None, t.name.lower())
+            for t in tree.find_all(exp.Table)
+            if t.name not in ctes
+        }
 
     def text(self) -> str:
         measures = [m for m in (self._measure(p) for p in self.tree.expressions) if m]
@@ -124,15 +158,26 @@ class _Describer:
         if node.find(exp.Div) and (kept := node.find(exp.Filter)):
             condition = _sql(kept.expression.this)
             return f"долю (%) строк с условием {condition}" if self.ru else f"the share (%) of rows with {condition}"
+        node = _bare(node)
         if isinstance(node, exp.Count):
             return self._count(node)
+        agg, scaled = node, False
+        if (
+            isinstance(node, exp.Div)
+            and isinstance(_bare(node.this), exp.AggFunc)
+            and self._is_divisor(node.expression)
+        ):
+            agg, scaled = _bare(node.this), True  # SUM(amount) / 100.0
+        if isinstance(agg, (exp.Sum, exp.Avg)) and self._in_tenge(agg.this, scaled):
+            volume = isinstance(agg, exp.Sum)
+            ru, en = (
+                ("объем в тенге", "volume in KZT") if volume else ("среднюю сумму в тенге", "average amount in KZT")
+            )
+            return ru if self.ru else en
         column = _name(node.this) if isinstance(node, exp.AggFunc) and node.this else None
-        kzt = column == "amount_kzt"
         phrases = {
-            exp.Sum: ("объем в тенге", "volume in KZT") if kzt else (f"сумму {column}", f"the sum of {column}"),
-            exp.Avg: ("среднюю сумму в тенге", "average amount in KZT")
-            if kzt
-            else (f"среднее {column}", f"the average {column}"),
+            exp.Sum: (f"сумму {column}", f"the sum of {column}"),
+            exp.Avg: (f"среднее {column}", f"the average {column}"),
             exp.Max: (f"максимум {column}", f"the maximum {column}"),
             exp.Min: (f"минимум {column}", f"the minimum {column}"),
         }
@@ -140,9 +185,53 @@ class _Describer:
         ru, en = phrases.get(type(node), (f"показатель {label}", label))
         return ru if self.ru else en
 
+    def _in_tenge(self, argument: exp.Expression | None, scaled: bool) -> bool:
+        """Whether an aggregate's argument is the model's amount in tenge: the amount itself when it is stored in
+        tenge, ``amount / divisor`` (inside, or outside when ``scaled``) when it is stored in minor units."""
+        if self.model is None or self.model.amount is None or argument is None:
+            return False
+        argument = _bare(argument)
+        if self.model.divisor == 1:
+            return not scaled and self._is_amount(argument)
+        if scaled:
+            return self._is_amount(argument)
+        return (
+            isinstance(argument, exp.Div) and self._is_amount(argument.this) and self._is_divisor(argument.expression)
+        )
+
+    def _is_divisor(self, node: exp.Expression) -> bool:
+        node = _bare(node)
+        if self.model is None or self.model.divisor == 1 or not isinstance(node, exp.Literal) or node.is_string:
+            return False
+        try:
+            return float(node.this) == self.model.divisor
+        except ValueError:
+            return False
+
+    def _is_amount(self, node: exp.Expression) -> bool:
+        """Whether ``node`` is the model's amount column of its fact table (by alias, name, or unqualified)."""
+        node = _bare(node)
+        if not isinstance(node, exp.Column) or self.model is None or self.model.amount is None:
+            return False
+        if node.name.lower() != self.model.amount.lower():
+            return False
+        if node.table:
+            source = self.sources.get(node.table.lower())
+            return source is not None and self._is_fact(source)
+        return self._reads_fact()
+
+    def _is_fact(self, source: tuple[str | None, str]) -> bool:
+        if self.model is None:
+            return False
+        schema, table = _table_key(self.model.fact.table)
+        return source[1] == table and (source[0] is None or schema is None or source[0] == schema)
+
+    def _reads_fact(self) -> bool:
+        return any(self._is_fact(source) for source in self.sources.values())
+
     def _count(self, node: exp.Count) -> str:
         if isinstance(node.this, exp.Star):
-            if "transactions" in self.tables:
+            if self._reads_fact():
                 return "число транзакций" if self.ru else "the number of transactions"
             return "число строк" if self.ru else "the number of rows"
         if isinstance(node.this, exp.Distinct):

@@ -6,7 +6,6 @@ Errors along the data path are shown as one line (no traceback) and fail the cel
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import textwrap
@@ -441,9 +440,7 @@ def _review_cell(result: core.Result, args, *, plot: bool = False) -> str:
 
 def _chart(charts, result: core.Result):
     """The chart of an answer, labelled by its semantic model where ``charts.chart`` takes one."""
-    if "model" in inspect.signature(charts.chart).parameters:
-        return charts.chart(result.frame, result.question, model=result.semantic_model)
-    return charts.chart(result.frame, result.question)
+    return charts.chart(result.frame, result.question, model=result.semantic_model)
 
 
 def _database_now(engine: Engine):

@@ -216,6 +216,7 @@ def test_health_reports_database_and_provider(client: TestClient) -> None:
     assert body["status"] == "ok" and body["auth"] == "open"
     assert body["database"]["ok"] and body["provider"]["ok"]
     assert "offline" in body["provider"]["detail"]
+    assert body["schema"]["ok"] and body["schema"]["detail"].endswith(" tables readable in public")
 
 
 def test_health_is_503_when_the_provider_is_unreachable(reader_url: str) -> None:

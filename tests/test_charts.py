@@ -1,4 +1,5 @@
-"""Chart rules: which shape gets which chart, labels in the question's language, KZT formatting."""
+"""Chart rules: which shape gets which chart, labels in the question's language (dimension columns labelled by
+the semantic model's roles), KZT formatting."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pandas as pd
 import pytest
 
 from paysql_magic.charts import chart, label, language, money_format, png_bytes
+from paysql_magic.demo import demo_model
+from paysql_magic.semantic import SemanticModel, from_document
 
 DAYS = pd.date_range("2026-01-01", periods=5, freq="D")
 
@@ -50,20 +53,96 @@ def test_hour_buckets_are_a_time_series_even_as_integers() -> None:
 
 def test_breakdown_is_horizontal_bars_sorted_by_the_measure_largest_on_top() -> None:
     frame = pd.DataFrame({"mcc_category": ["Travel", "Groceries", "Fuel"], "total_volume": [2e6, 9e6, 5e5]})
-    figure = chart(frame, "Top 5 MCC categories by volume today")
+    figure = chart(frame, "Top 5 MCC categories by volume today", model=demo_model())
     (ax,) = figure.axes
     bars = ax.patches
     assert [b.get_width() for b in bars] == [5e5, 2e6, 9e6]  # bottom to top
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Fuel", "Travel", "Groceries"]
     assert all(b.get_height() < 1 for b in bars)  # horizontal bars: the measure is the width
-    assert ax.get_xlabel() == "Volume, KZT" and ax.get_ylabel() == "MCC category"
+    assert ax.get_xlabel() == "Volume, KZT" and ax.get_ylabel() == "Category"  # the demo's category role
     assert ax.get_title() == "Top 5 MCC categories by volume today"
 
 
 def test_breakdown_labels_are_russian_for_a_russian_question() -> None:
     frame = pd.DataFrame({"merchant_name": ["A", "B"], "total_volume": [1.0, 2.0]})
-    ax = chart(frame, "Топ 10 мерчантов по объему транзакций").axes[0]
+    ax = chart(frame, "Топ 10 мерчантов по объему транзакций", model=demo_model()).axes[0]
     assert ax.get_xlabel() == "Объем, KZT" and ax.get_ylabel() == "Мерчант"
+
+
+def processor_model() -> SemanticModel:
+    """A company whose merchants are ``acquiring.shops.title`` and whose payment systems are ``network``."""
+    return from_document(
+        {
+            "version": 1,
+            "semantic_models": [
+                {
+                    "name": "payments",
+                    "model": "acquiring.payments",
+                    "defaults": {"agg_time_dimension": "paid_at"},
+                    "entities": [
+                        {"name": "payment", "type": "primary", "expr": "payment_id"},
+                        {"name": "shop", "type": "foreign", "expr": "shop_id"},
+                    ],
+                    "dimensions": [
+                        {"name": "paid_at", "type": "time"},
+                        {"name": "network", "type": "categorical"},
+                        {"name": "kind", "type": "categorical"},
+                    ],
+                },
+                {
+                    "name": "shops",
+                    "model": "acquiring.shops",
+                    "entities": [{"name": "shop", "type": "primary", "expr": "shop_id"}],
+                    "dimensions": [{"name": "title", "type": "categorical"}, {"name": "town", "type": "categorical"}],
+                },
+            ],
+            "payments": {
+                "fact": "payments",
+                "amount": "amount",
+                "unit": "minor",
+                "roles": {
+                    "merchant": {"dimension": "shops.title"},
+                    "city": {"dimension": "shops.town"},
+                    "card_brand": {"dimension": "payments.network"},
+                    "payment_kind": {"dimension": "payments.kind"},
+                },
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "lang", "expected"),
+    [
+        ("title", "en", "Merchant"),
+        ("title", "ru", "Мерчант"),
+        ("town", "en", "City"),
+        ("town", "ru", "Город"),
+        ("network", "en", "Payment system"),
+        ("network", "ru", "Платёжная система"),
+        ("payment_kind", "en", "Payment kind"),  # a role with no label of its own: its name
+        ("kind", "en", "Payment kind"),
+        ("merchant", "ru", "Мерчант"),  # a column named as the role
+        ("total_volume", "en", "Volume, KZT"),  # measures keep their labels
+        ("shop_id", "en", "shop_id"),  # no role's column: as it is
+    ],
+)
+def test_a_models_role_columns_get_the_roles_labels(column: str, lang: str, expected: str) -> None:
+    assert label(column, lang, processor_model()) == expected
+
+
+def test_a_breakdown_by_a_role_column_is_labelled_by_the_role() -> None:
+    frame = pd.DataFrame({"title": ["Shop A", "Shop B"], "total_volume": [1.0, 2.0]})
+    model = processor_model()
+    assert chart(frame, "Top shops", model=model).axes[0].get_ylabel() == "Merchant"
+    assert chart(frame, "Топ магазинов", model=model).axes[0].get_ylabel() == "Мерчант"
+    assert chart(frame, "Top shops").axes[0].get_ylabel() == "title"  # without a model: the column's name
+
+
+def test_the_demos_column_names_are_no_labels_without_its_model() -> None:
+    assert label("merchant_name", "en") == "merchant_name"
+    assert label("mcc_category", "ru") == "mcc_category"
+    assert label("city", "ru") == "Город" and label("channel", "en") == "Channel"  # role words are vocabulary
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -16,7 +17,8 @@ from paysql_magic.errors import ConfigError
 from paysql_magic.loopback import Loopback
 from paysql_magic.prompt import build_prompt
 from paysql_magic.providers import cloud_bound
-from paysql_magic.schema import introspect
+from paysql_magic.schema import Column, Schema, Table, introspect
+from paysql_magic.semantic import SemanticModel, from_document
 
 FAKE_KEY = "AIzaFAKE-egress-key-0123456789"
 NAMES_SQL = "SELECT full_name, city FROM customers ORDER BY customer_id LIMIT 20"
@@ -61,7 +63,10 @@ def test_personal_columns_are_recognised_by_name_and_comment() -> None:
     assert egress.is_personal("contact", "Customer's e-mail")
     assert egress.is_personal("fio", "Customer's first and last name.")
     business = ["merchant_name", "city", "segment", "status", "channel", "card_type", "currency", "mcc_category"]
+    business += ["shop_name", "store_address", "brand_name", "product_name", "category_name", "country_name"]
+    business += ["region_name", "terminal_address", "mcc_description"]
     assert [c for c in business if egress.is_personal(c)] == []
+    assert not egress.is_personal("shop_title", "The shop's name and address")  # a business word wins over a comment
 
 
 def test_sample_values_policy_parses_all_none_allow_and_deny() -> None:
@@ -73,6 +78,56 @@ def test_sample_values_policy_parses_all_none_allow_and_deny() -> None:
     assert not allow.everything and allow.allowed == {"transactions.status"}
     with pytest.raises(ConfigError, match=r"is not table\.column"):
         egress.sample_policy("status")
+
+
+def cardholder_model() -> SemanticModel:
+    """A company whose model lists a personal column no name rule catches (``cardholders.nickname``)."""
+    return from_document(
+        {
+            "version": 1,
+            "semantic_models": [
+                {
+                    "name": "payments",
+                    "model": "retail.card_payments",
+                    "defaults": {"agg_time_dimension": "paid_at"},
+                    "entities": [
+                        {"name": "payment", "type": "primary", "expr": "payment_id"},
+                        {"name": "cardholder", "type": "foreign", "expr": "cardholder_id"},
+                    ],
+                    "dimensions": [{"name": "paid_at", "type": "time"}],
+                },
+                {
+                    "name": "cardholders",
+                    "model": "retail.cardholders",
+                    "entities": [{"name": "cardholder", "type": "primary", "expr": "cardholder_id"}],
+                    "dimensions": [
+                        {"name": "nickname", "type": "categorical"},
+                        {"name": "tier", "type": "categorical"},
+                    ],
+                },
+            ],
+            "payments": {"fact": "payments", "amount": "amount", "personal": ["cardholders.nickname"]},
+        }
+    )
+
+
+def test_columns_the_model_lists_as_personal_carry_no_values() -> None:
+    model, nickname, tier = cardholder_model(), Column("nickname", "text", True), Column("tier", "text", True)
+    everything = egress.SamplePolicy()
+    assert not egress.is_personal("nickname")  # no name rule knows it: only the model does
+    assert everything.permits("cardholders", nickname)
+    assert not everything.permits("cardholders", nickname, model)
+    assert not everything.permits("retail.cardholders", nickname, model)
+    assert everything.permits("cardholders", tier, model)
+    assert everything.permits("card_payments", nickname, model)  # another table's column of that name
+    assert not egress.sample_policy("cardholders.nickname").permits("cardholders", nickname, model)  # allowed: no
+
+    values = ("Ace", "Bolt")
+    table = Table("cardholders", (Column("nickname", "text", True, values=values), replace(tier, values=values)))
+    schema = Schema(tables=(table,), timezone="Asia/Almaty", schemas=("retail",))
+    kept = egress.restrict(schema, everything, model).tables[0].columns
+    assert [(c.name, c.values) for c in kept] == [("nickname", ()), ("tier", values)]
+    assert egress.restrict(schema, everything).tables[0].columns[0].values == values  # no model: the name rules
 
 
 def _ddl(reader_engine, policy: str) -> str:

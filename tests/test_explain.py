@@ -1,4 +1,5 @@
-"""--explain: deterministic explanations from the SQL, remote ones through the real clients, and the magic."""
+"""--explain: deterministic explanations from the SQL (worded by the semantic model), remote ones through the real
+clients, and the magic."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import pandas as pd
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from paysql_magic.demo import demo_model
 from paysql_magic.errors import ProviderError
 from paysql_magic.explain import describe, explain, language
 from paysql_magic.providers.gemini import GeminiProvider
 from paysql_magic.providers.ollama import OllamaProvider
 from paysql_magic.providers.scripted import ScriptedProvider
+from paysql_magic.semantic import SemanticModel, from_document
 
 if TYPE_CHECKING:
     from loopback import Loopback
@@ -104,7 +107,76 @@ DECLINED_WEEK = (
     ],
 )
 def test_deterministic_explanations(sql: str, lang: str, expected: str) -> None:
-    assert describe(sql, lang) == expected
+    assert describe(sql, lang, model=demo_model()) == expected
+
+
+def acquirer_model() -> SemanticModel:
+    """A company whose payments are acquiring.payments with amounts in tiyn (minor units)."""
+    return from_document(
+        {
+            "version": 1,
+            "semantic_models": [
+                {
+                    "name": "payments",
+                    "model": "acquiring.payments",
+                    "defaults": {"agg_time_dimension": "paid_at"},
+                    "entities": [{"name": "payment", "type": "primary", "expr": "payment_id"}],
+                    "dimensions": [{"name": "paid_at", "type": "time"}, {"name": "state", "type": "categorical"}],
+                    "measures": [{"name": "volume", "agg": "sum", "expr": "amount"}],
+                },
+                {
+                    "name": "refunds",
+                    "model": "acquiring.refunds",
+                    "entities": [{"name": "refund", "type": "primary", "expr": "refund_id"}],
+                },
+            ],
+            "payments": {"fact": "payments", "amount": "amount", "unit": "minor"},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "lang", "expected"),
+    [
+        ("SELECT SUM(p.amount / 100.0) FROM acquiring.payments p", "ru", "Запрос считает объем в тенге в таблице "),
+        ("SELECT SUM(p.amount / 100.0) FROM acquiring.payments p", "en", "The query computes volume in KZT from "),
+        ("SELECT SUM(amount) / 100.0 AS volume FROM acquiring.payments", "en", "The query computes volume in KZT "),
+        ("SELECT ROUND(AVG(amount / 100), 2) FROM payments", "en", "The query computes average amount in KZT "),
+        ("SELECT COUNT(*) FROM acquiring.payments AS p", "en", "The query computes the number of transactions "),
+        ("SELECT COUNT(*) FROM acquiring.payments AS p", "ru", "Запрос считает число транзакций "),
+        # not the volume: tiyn not divided, another table's amount, another divisor, rows of another table
+        ("SELECT SUM(amount) FROM acquiring.payments", "en", "The query computes the sum of amount "),
+        (
+            "SELECT SUM(r.amount / 100.0) FROM acquiring.refunds r",
+            "en",
+            "The query computes the sum of r.amount / 100.0",
+        ),
+        (
+            "SELECT SUM(p.amount / 1000.0) FROM acquiring.payments p",
+            "en",
+            "The query computes the sum of p.amount / 1000",
+        ),
+        ("SELECT COUNT(*) FROM acquiring.refunds", "en", "The query computes the number of rows "),
+    ],
+)
+def test_the_models_amount_and_fact_table_are_named_in_business_terms(sql: str, lang: str, expected: str) -> None:
+    assert describe(sql, lang, model=acquirer_model()).startswith(expected)
+
+
+def test_the_tenge_volume_of_a_minor_units_model_in_full() -> None:
+    sql = "SELECT SUM(p.amount / 100.0) FROM acquiring.payments p"
+    assert describe(sql, "ru", model=acquirer_model()) == "Запрос считает объем в тенге в таблице acquiring.payments."
+    assert describe(sql, "en", model=acquirer_model()) == (
+        "The query computes volume in KZT from the acquiring.payments table."
+    )
+
+
+def test_without_a_model_the_wording_is_generic() -> None:
+    assert describe(COUNT_TODAY, "en").startswith("The query computes the number of rows for today ")
+    assert describe(TOP_MERCHANTS, "en").startswith("The query computes the sum of amount_kzt by ")
+    assert describe(TOP_MERCHANTS, "ru").startswith("Запрос считает сумму amount_kzt по ")
+    # the demo's words are no default: a model whose amount is another column does not call amount_kzt volume
+    assert "KZT" not in describe(TOP_MERCHANTS, "en", model=acquirer_model())
 
 
 def test_other_conditions_are_shown_as_sql() -> None:
@@ -140,6 +212,9 @@ def test_a_provider_without_explain_gets_the_deterministic_text() -> None:
     scripted = ScriptedProvider("SELECT 1")
     assert explain("Сколько транзакций было сегодня?", COUNT_TODAY, scripted).startswith("Запрос считает")
     assert explain("Transactions today", COUNT_TODAY, scripted).startswith("The query computes")
+    assert explain("Transactions today", COUNT_TODAY, scripted, model=demo_model()).startswith(
+        "The query computes the number of transactions for today"
+    )
     assert scripted.prompts == []  # no generation call was made
 
 

@@ -1,21 +1,28 @@
-"""``GET /api/health`` (is the database reachable, is the provider) and ``GET /api/stats`` (the brief's monitoring
-queries over ``query_audit_log``, the same figures as ``%ask_audit``)."""
+"""``GET /api/health`` (is the database reachable, can the role read a table there, is the provider) and
+``GET /api/stats`` (the brief's monitoring queries over ``query_audit_log``, the same figures as ``%ask_audit``).
+
+Health is 200 ``ok`` when all three hold; 503 ``unavailable`` when the database or the provider cannot be reached;
+503 ``degraded`` when the database answers but introspection fails (a role that can read no table: no question can
+be answered), with the one-line reason under ``schema``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from paysql_magic import monitor
 from paysql_magic.api import serialize
+from paysql_magic.api.auth import Caller
 from paysql_magic.api.backend import Backend, BackendDep, CallerDep
 from paysql_magic.api.errors import from_paysql
 from paysql_magic.api.models import Check, HealthResponse
 from paysql_magic.connection import connect, first_line
 from paysql_magic.errors import PaysqlError
 from paysql_magic.providers import choose_provider
+from paysql_magic.schema import introspect
 from paysql_magic.settings import env_gemini_key, env_ollama_host
 
 router = APIRouter(prefix="/api", tags=["monitoring"])
@@ -29,18 +36,34 @@ _FIGURES = {
 _SINGLE_ROW = {"average_execution_time", "success_rate"}
 
 
-@router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
+class Health(HealthResponse):
+    """What /api/health reports: the database, its tables as this role sees them, the provider, the auth mode."""
+
+    status: str = Field(
+        description="ok; unavailable when the database or the provider is not reachable; degraded when the "
+        "database answers but its tables cannot be introspected (a role that can read no table)."
+    )
+    schema_: Check = Field(
+        alias="schema",
+        description="Introspection: how many tables the role can read, or the one-line reason it can read none.",
+    )
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def health(who: CallerDep, api: BackendDep) -> JSONResponse:
-    """200 when the database and the provider are reachable, else 503 with what is not."""
+    """200 when the database, its tables and the provider are usable, else 503 with what is not."""
     database, provider = _database(api), _provider(api)
-    ok = database.ok and provider.ok
-    body = HealthResponse(
-        status="ok" if ok else "unavailable",
+    schema = _schema(api, who) if database.ok else Check(ok=False, detail="not checked: the database is unreachable")
+    reachable = database.ok and provider.ok
+    status = ("ok" if schema.ok else "degraded") if reachable else "unavailable"
+    body = Health(
+        status=status,
         database=database,
+        schema=schema,
         provider=provider,
         auth="open" if who.kind == "open" else "required",
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    return JSONResponse(body.model_dump(by_alias=True), status_code=200 if status == "ok" else 503)
 
 
 @router.get("/stats")
@@ -67,6 +90,19 @@ def _database(api: Backend) -> Check:
     except SQLAlchemyError as exc:
         return Check(ok=False, detail=first_line(exc))
     return Check(ok=True, detail=f"connected to {api.engine.url.database}")
+
+
+def _schema(api: Backend, who: Caller) -> Check:
+    """What questions are asked over: the tables the role can read, as the query routes introspect them."""
+    try:
+        schema = introspect(api.engine, schemas=api.settings(who).schemas)
+    except PaysqlError as exc:  # SchemaError: "no table this role can read in ...", or the catalog is unreadable
+        return Check(ok=False, detail=first_line(exc))
+    except SQLAlchemyError as exc:
+        return Check(ok=False, detail=first_line(exc))
+    count = len(schema.tables)
+    where = ", ".join(schema.schemas)
+    return Check(ok=True, detail=f"{count} table{'' if count == 1 else 's'} readable in {where or 'the database'}")
 
 
 def _provider(api: Backend) -> Check:
