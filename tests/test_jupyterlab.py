@@ -193,23 +193,45 @@ def _sources(page) -> list[str]:
 
 
 def _restart_and_run_all(page, lab: Lab) -> None:
+    """Kernel > Restart Kernel and Run All Cells (the toolbar's button and its dialog), until the last cell prints
+    the new kernel's pid. A click that reached no kernel (the page still settling) is tried again."""
     marker = page.locator(".jp-Cell").last.locator(".jp-OutputArea-output")
     before = marker.inner_text() if marker.count() else ""
-    page.locator('[data-command="notebook:restart-run-all"]').first.click()
-    page.locator(".jp-Dialog .jp-mod-accept").click()
+    started = False
+    for _attempt in range(3):
+        page.locator('[data-command="notebook:restart-run-all"]:visible').first.click()
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        try:  # a restarted kernel runs the first cell: its prompt turns to [*] or a number
+            page.wait_for_function(
+                r"""() => [...document.querySelectorAll('.jp-Notebook .jp-Cell .jp-InputPrompt')]
+                    .some(p => /\[(\*|\d+)\]/.test(p.textContent))""",
+                timeout=30_000,
+            )
+            started = True
+            break
+        except playwright_api.TimeoutError:
+            continue
+    if not started:
+        _screenshot(page, "jupyterlab-timeout.png")
+        pytest.fail(f"Restart & Run All did not start:\n{lab.log.read_text()[-2000:]}")
     deadline = time.monotonic() + RUN_S
     while True:  # the last cell prints the new kernel's pid when the run got through every cell
         now = marker.inner_text() if marker.count() else ""
         if "run done in kernel" in now and now != before:
             break
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         if time.monotonic() > deadline:
             _screenshot(page, "jupyterlab-timeout.png")
-            pytest.fail(
-                f"Restart & Run All did not finish ({errors.count()} error outputs):\n{lab.log.read_text()[-2000:]}"
-            )
+            pytest.fail(f"Restart & Run All did not finish:\n{lab.log.read_text()[-2000:]}")
         time.sleep(0.5)
     page.wait_for_timeout(500)  # the last reply's review payload is handled right after it
+
+
+def _wait_for_kernel(page) -> None:
+    """The notebook's kernel is up and idle (the status bar says so): Restart & Run All has a kernel to restart."""
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    playwright_api.expect(page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle"))).to_be_visible(
+        timeout=90_000
+    )
 
 
 def _screenshot(page, name: str) -> Path:
@@ -264,7 +286,7 @@ def test_restart_and_run_all_twice_keeps_one_review_cell_per_question(lab, brows
     try:
         page.goto(f"{lab.base}/lab/tree/analysis.ipynb?token={lab.token}")
         page.wait_for_selector(".jp-Notebook .jp-Cell")
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        _wait_for_kernel(page)
 
         _forget_cached(admin_engine)
         _restart_and_run_all(page, lab)
@@ -320,6 +342,20 @@ def test_restart_and_run_all_twice_keeps_one_review_cell_per_question(lab, brows
         saved = nbformat.read(path, as_version=4)
         assert len(saved.cells) == len(second)
         assert saved.cells[index].source == edited
+
+        # a brand-new notebook asking a question the cache knows (the run above stored it) gets its review cell
+        other = nbformat.v4.new_notebook()
+        other.cells = [nbformat.v4.new_code_cell(source) for source in (CELLS[0], CELLS[1], CELLS[-1])]
+        other.metadata["kernelspec"] = nb.metadata["kernelspec"]
+        nbformat.write(other, lab.root / "new.ipynb")
+        page.goto(f"{lab.base}/lab/workspaces/other/tree/new.ipynb?reset&token={lab.token}")  # only this one open
+        _wait_for_kernel(page)
+        _restart_and_run_all(page, lab)
+        cells = _sources(page)
+        assert len(cells) == 4, cells
+        assert cells[2].startswith("%%ask --sql -o top\n-- ask: Top 5 merchants by volume\n")
+        outputs = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output").all_inner_texts()
+        assert any(", cached" in text for text in outputs), outputs
         assert problems == []
     finally:
         context.close()

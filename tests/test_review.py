@@ -3,6 +3,7 @@ the terminal. The browser side is tests/test_jupyterlab.py."""
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import nbformat
@@ -133,3 +134,37 @@ def test_a_terminal_prefills_the_next_prompt_every_time() -> None:
     reviews = review.Reviews()
     assert [reviews.offer(shell, REVIEW, "q") for _ in range(2)] == ["terminal", "terminal"]
     assert shell.next_inputs == [REVIEW, REVIEW]
+
+
+def test_a_real_kernel_inserts_once_without_the_extension_and_never_with_it(reader_url, tmp_path) -> None:
+    """ipykernel as JupyterLab and VS Code drive it: the request's metadata and code reach review.py."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "PAYSQL_DATABASE_URL": reader_url}
+    manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    try:
+
+        def payloads(code: str, **metadata) -> list[dict]:
+            """Execute ``code`` with this request metadata (as JupyterLab sends cellId); the reply's payloads."""
+            content = {"code": code, "silent": False, "store_history": True, "user_expressions": {}}
+            request = client.session.msg("execute_request", content, metadata=metadata)
+            client.shell_channel.send(request)
+            while True:
+                reply = client.get_shell_msg(timeout=120)
+                if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                    assert reply["content"]["status"] == "ok", reply["content"]
+                    return reply["content"].get("payload", [])
+
+        payloads("%load_ext paysql_magic")
+        cell = "%%ask -o n\nСколько транзакций было сегодня?"
+        first = payloads(cell, cellId="ask-1")
+        again = payloads(cell, cellId="ask-1")
+        assert [p["source"] for p in first] == ["set_next_input"]
+        assert first[0]["text"].startswith("%%ask --sql -o n\n-- ask: Сколько транзакций было сегодня?\n")
+        assert again == []  # the same cell again (now cached): no second copy
+        with_extension = payloads(cell, cellId="ask-2", paysql_review="1")
+        assert [p["source"] for p in with_extension] == ["paysql_review"]
+        assert with_extension[0]["cell_id"] == "ask-2" and with_extension[0]["text"] == first[0]["text"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
