@@ -226,6 +226,14 @@ def ask(
     return _Call(engine, settings, record, progress).run(body)
 
 
+def _model_quietly(engine: Engine, settings: Settings) -> SemanticModel | None:
+    """The semantic model for labels and explanations of reviewed SQL; None when it cannot be had."""
+    try:
+        return model_for(engine, introspect(engine, schemas=settings.schemas), settings.semantic_model)[0]
+    except PaysqlError:
+        return None
+
+
 def _with_statuses(model: SemanticModel | None, statuses: str | None) -> SemanticModel | None:
     """The model with ``Ask.statuses`` (all | approved) as its turnover rule, when set."""
     if model is None or statuses is None:
@@ -414,6 +422,7 @@ def run_sql(
             raise EmptyInput("there is no SQL to run in the cell")
         values = variables.resolve(sql, params or {}, variables.parameters)
         result = _execute(call, variables.bind(sql, values), question)
+        result = replace(result, semantic_model=_model_quietly(engine, settings))  # for charts and explanations
         if remember and source == "edited" and question and not is_refinement(question):  # not a bare follow-up
             _quietly(examples.add, store_engine(engine, settings), question, sql, "edited")
         return result

@@ -59,9 +59,14 @@ class ProviderError(PaysqlError):
 
 
 class Declined(ProviderError):
-    """Raised when the provider cannot turn the question into SQL; the message says what it needs."""
+    """Raised when the provider cannot turn the question into SQL; the message says what it needs, and
+    ``rephrase`` is a wording that would work, when there is one."""
 
     status = "declined"
+
+    def __init__(self, message: str, *, rephrase: str | None = None) -> None:
+        super().__init__(message)
+        self.rephrase = rephrase
 
 
 class SqlRefused(PaysqlError):

@@ -159,7 +159,7 @@ def build_prompt(
         f"Question: {as_parameters(question)}\n"
     )
     room = budget_tokens * 4 - len(head) - len(tail) - len("Schema:\n\n\n")
-    shown = restrict(schema)  # sample values only where Ask.sample_values permits them
+    shown = restrict(schema, model=model)  # sample values only where Ask.sample_values and the model permit them
     topic = " ".join(thread(previous, question))
     ddl = replace(shown, tables=tuple(select_tables(topic, shown, room, model))).to_ddl()
     text = f"{head}Schema:\n{ddl}\n\n{tail}"

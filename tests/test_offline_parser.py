@@ -14,8 +14,8 @@ from paysql_magic.errors import Declined
 from paysql_magic.guard import check
 from paysql_magic.providers.base import Prompt
 from paysql_magic.providers.offline import OfflineProvider
-from paysql_magic.providers.offline.builder import build, to_sql
-from paysql_magic.providers.offline.intent import Filter, Intent, Window
+from paysql_magic.providers.offline.compose import build, to_sql
+from paysql_magic.providers.offline.intent import SERIES, Filter, Intent, Window
 from paysql_magic.providers.offline.parser import Parser
 from paysql_magic.providers.offline.text import tokenize
 from paysql_magic.schema import Schema
@@ -68,9 +68,10 @@ def describe(intent: Intent) -> str:
         parts.append(_window(intent.window))
     if intent.source != "transactions":
         parts.append(f"from {intent.source}")
-    if intent.order and intent.limit:
+    if intent.order and intent.order[0].key not in SERIES:
         order = intent.order[0]
-        parts.append(f"{'top' if order.descending else 'bottom'} {intent.limit} by {order.key}")
+        count = f" {intent.limit}" if intent.limit else ""
+        parts.append(f"{'top' if order.descending else 'bottom'}{count} by {order.key}")
     return " | ".join(parts)
 
 
@@ -152,7 +153,7 @@ INTENTS = {
     "Which city has the most transactions?": "total_transactions | by city | top 1 by total_transactions",
     "В какой день был самый большой оборот за месяц?": "total_volume | by day | last 30 day | top 1 by total_volume",
     "Самый популярный канал оплаты": "total_transactions | by channel | top 1 by total_transactions",
-    "Наименее популярные категории": "total_transactions | by category | bottom 10 by total_transactions",
+    "Наименее популярные категории": "total_transactions | by category | bottom by total_transactions",
     "Десять самых активных клиентов за последние 30 дней": (
         "total_transactions | by customer | last 30 day | top 10 by total_transactions"
     ),
@@ -321,11 +322,9 @@ DECLINED = [
     "Удали все транзакции",
     "DROP TABLE transactions",
     "Обнови статус транзакции 5 на approved",
-    "Сравни объем за сегодня и вчера",
     "Почему упал оборот?",
     "Прогноз оборота на следующий месяц",
     "Транзакции больше 100 долларов",
-    "Сколько клиентов совершили более 5 транзакций?",
     "Сколько крупных транзакций было вчера?",
     "Сколько всего категорий MCC?",
     "Average number of customers per day this week",
@@ -341,9 +340,23 @@ def test_declines_what_it_cannot_parse(question: str) -> None:
     prompt = Prompt(question, Schema((), "Asia/Almaty"), "", model=MODEL)
     with pytest.raises(Declined) as error:
         OfflineProvider().generate(prompt)
-    message = str(error.value)
-    for hint in ("GEMINI_API_KEY", 'Ask.provider = "gemini"', "OLLAMA_HOST", 'Ask.provider = "ollama"', "Examples"):
-        assert hint in message
+    lines = str(error.value).splitlines()
+    assert 1 <= len(lines) <= 3 and lines[0].startswith("The offline provider cannot answer this question: ")
+    assert "measures:" not in str(error.value)  # the vocabulary is in %ask --help, not in every decline
+
+
+def test_a_decline_names_the_word_and_gives_the_provider_hint_once(monkeypatch) -> None:
+    from paysql_magic.providers.offline import provider as offline
+
+    monkeypatch.setattr(offline, "_hinted", type(offline._hinted)())
+    messages = []
+    for question in ("Какая погода в Алматы?", "Сколько стоит Magnum?"):
+        with pytest.raises(Declined) as error:
+            OfflineProvider().generate(Prompt(question, Schema((), "Asia/Almaty"), "", model=MODEL))
+        messages.append(str(error.value))
+    first, second = messages
+    assert "«погода»" in first.splitlines()[0] and 'Ask.provider = "gemini"' in first
+    assert 'Ask.provider = "gemini"' not in second and len(second.splitlines()) <= 2
 
 
 def test_provider_generates_sql_from_the_question_alone() -> None:

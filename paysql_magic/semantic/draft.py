@@ -39,21 +39,25 @@ _TIME = re.compile(r"(^|_)(ts|time|timestamp|created|date|data|datetime|at|occur
 
 # role -> (tables it lives in: a name pattern; its columns: a name pattern)
 _TABLE_KINDS = {
-    "merchant": re.compile(r"merchant|torgov|shop|store|retailer|outlet|магазин|торгов|мерчант|точк", re.I),
+    "merchant": re.compile(
+        r"merchant|torgov|shop|store|retailer|outlet|seller|vendor|магазин|торгов|мерчант|точк|продав", re.I
+    ),
+    "city": re.compile(r"^(cities|city|towns|gorod|goroda|города|город)$", re.I),
     "terminal": re.compile(r"terminal|терминал", re.I),
-    "card": re.compile(r"^(karty|cards?|card_accounts?|карты)$|^cards?_|_cards?$", re.I),
-    "customer": re.compile(r"customer|client|klient|cardholder|holder|клиент|держател", re.I),
+    "card": re.compile(r"^(karty|cards?|card_accounts?|карты|wallets?|кошельки)$|^cards?_|_cards?$", re.I),
+    "customer": re.compile(r"customer|client|klient|cardholder|holder|users?$|клиент|держател|покупат|buyer", re.I),
     "category": re.compile(r"mcc|categor|kategor|категор", re.I),
     "currency": re.compile(r"currenc|valyut|валют", re.I),
     "status": re.compile(r"status|response|result|статус|код(ы)? ответа", re.I),
 }
 _PAN_COLUMN = re.compile(r"^(masked_pan|pan|card_number|nomer_karty|card_no|pan_masked|card_mask)$", re.I)
-_NAME_COLUMN = re.compile(r"^(name|title|naimenovanie|nazvanie|legal_name|merchant_name|shop_name|trade_name|"
-                          r"full_name|derzhatel|holder_name|fio|display_name)$", re.I)  # fmt: skip
+_NAME_COLUMN = re.compile(r"^(name|title|naimenovanie|nazvanie|derzhatel|fio|название|наименование|имя)$|_name$",
+                          re.I)  # fmt: skip
 _COLUMN_ROLES = (  # role, column name pattern, comment pattern
+    ("payment_method", r"payment_method|pay_method|method|sposob|способ", r"способ оплаты|payment method"),
     ("channel", r"channel|kanal|канал|entry_mode|source", r"канал|channel"),
     ("status", r"status|state|result|kod_statusa|response_code|resp_code|статус", r"статус|status|код ответа"),
-    ("card_brand", r"card_brand|^brand$|scheme|payment_system|platezhnaya_sistema|network",
+    ("card_brand", r"card_brand|card_system|^brand$|scheme|payment_system|platezhnaya_sistema|network",
      r"платежн\w* систем|card (brand|scheme)"),
     ("card_type", r"card_type|tip_karty|vid_karty|card_kind|card_product", r"тип карт|вид карт|card type"),
     ("currency", r"^(currency|valyuta|currency_code|ccy|bukvennyy_kod|alpha_code|iso_code|kod_valyuty)$",
@@ -61,7 +65,7 @@ _COLUMN_ROLES = (  # role, column name pattern, comment pattern
     ("city", r"^(city|gorod|town|город)$", r"город|city"),
     ("segment", r"segment|сегмент", r"сегмент|segment"),
     ("mcc_code", r"^(mcc|mcc_code|kod_mcc)$", r"mcc"),
-    ("category", r"category|kategoriya|mcc_category|category_name|категория", r"категор|category"),
+    ("category", r"category|kategoriya|категория", r"категор|category"),
 )  # fmt: skip
 
 
@@ -221,6 +225,7 @@ class _Drafter:
         self.models: dict[str, dict] = {}  # semantic model name -> document
         self.roles: dict[str, dict] = {}
         self.personal: list[str] = []
+        self.parent_kind: dict[str, str] = {}  # semantic model -> the kind of table it is (merchant, customer ...)
 
     def note(self, line: str) -> None:
         self.notes.append(line)
@@ -233,8 +238,8 @@ class _Drafter:
             else _sql_name(table).replace(".", "_")
         )
 
-    def add_model(self, table: Table, entities: list[dict]) -> str:
-        name = self.model_name(table)
+    def add_model(self, table: Table, entities: list[dict], name: str | None = None) -> str:
+        name = name or self.model_name(table)
         if name in self.models:
             known = {e["name"] for e in self.models[name]["entities"]}
             self.models[name]["entities"] += [e for e in entities if e["name"] not in known]
@@ -303,8 +308,11 @@ class _Drafter:
         else:
             self.note("amount: not found (no numeric column named or described as an amount): volumes decline")
         payments["turnover_statuses"] = "all"
-        self._walk(fact, fact_name, depth=0, seen={_sql_name(fact)})
-        self._columns(fact, fact_name, where="fact")
+        for _, target, _ in self.schema.joins(fact):  # the status codes' lookup, read before the fact's columns
+            if _TABLE_KINDS["status"].search(target.name) and len(target.primary_key) == 1:
+                self._status_lookup(target, target.name)
+        self._columns(fact, fact_name, where="fact")  # the payment's own columns first: its status, its city
+        self._walk(fact, fact_name, depth=0, path=(_sql_name(fact),))
         payments["roles"] = self.roles
         if self.personal:
             payments["personal"] = sorted(set(self.personal))
@@ -314,25 +322,27 @@ class _Drafter:
         document = {**head, "semantic_models": list(self.models.values()), "payments": payments}
         return Draft(document, self.notes)
 
-    def _walk(self, table: Table, name: str, depth: int, seen: set[str]) -> None:
-        """Join the tables ``table`` refers to (two levels deep), each as a semantic model with its roles."""
+    def _walk(self, table: Table, name: str, depth: int, path: tuple[str, ...]) -> None:
+        """Join the tables ``table`` refers to (three levels deep), each as a semantic model with its roles; a
+        table reached again by another path (the cities of merchants and of customers) is a model of its own."""
         if depth > 2:
             return
         for column, target, ref in self.schema.joins(table):
-            if _sql_name(target) in seen:
+            if _sql_name(target) in path:
                 continue
-            seen.add(_sql_name(target))
-            entity = target.name
+            again = any(m["model"] == _sql_name(target) for m in self.models.values())
+            model_name = f"{name}_{target.name}" if again else target.name
+            entity = model_name
             self.models[name]["entities"].append({"name": entity, "type": "foreign", "expr": column})
-            target_name = self.add_model(target, [{"name": entity, "type": "primary", "expr": ref}])
-            self._table_roles(target, target_name, column)
-            self._walk(target, target_name, depth + 1, seen)
+            target_name = self.add_model(target, [{"name": entity, "type": "primary", "expr": ref}], model_name)
+            self._table_roles(target, target_name, column, parent=name)
+            self._walk(target, target_name, depth + 1, (*path, _sql_name(target)))
 
-    def _table_roles(self, table: Table, name: str, via: str) -> None:
+    def _table_roles(self, table: Table, name: str, via: str, parent: str | None = None) -> None:
         kind = next((k for k, pattern in _TABLE_KINDS.items() if pattern.search(table.name)), None)
         if kind is None and table.comment:
             kind = next((k for k, pattern in _TABLE_KINDS.items() if pattern.search(table.comment)), None)
-        names = [c for c in table.columns if _NAME_COLUMN.match(c.name)]
+        names = [c for c in table.columns if _NAME_COLUMN.search(c.name)]
         if kind in ("merchant", "customer") and names:
             self.role(kind, name, names[0], f"the name column of {_sql_name(table)}, joined on {via}")
         if kind == "terminal":
@@ -343,9 +353,19 @@ class _Drafter:
             pan = next((c for c in table.columns if _PAN_COLUMN.match(c.name)), None)
             label = pan or next(c for c in table.columns if c.name == table.primary_key[0])
             self.role("card", name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
-            holder = next((c for c in table.columns if _NAME_COLUMN.match(c.name)), None)
+            holder = next((c for c in table.columns if _NAME_COLUMN.search(c.name)), None)
             if holder is not None:
                 self.role("customer", name, holder, f"the card holder's name in {_sql_name(table)}")
+        if kind == "city":  # a lookup of cities: the city of whatever refers to it
+            ranked = sorted(table.columns, key=lambda c: not re.search(r"name_en|_en$", c.name, re.I))
+            label = next((c for c in ranked if re.search(r"name|nazvanie|название", c.name, re.I)), None)
+            owner = self.parent_kind.get(parent, "fact")
+            role = "customer_city" if owner in ("customer", "card") else "city"
+            if label is not None:
+                self.role(role, name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
+                other = [c.name for c in table.columns if c.name != label.name and re.search(r"name_", c.name)]
+                if other and self.roles[role].get("dimension", "").endswith(label.name):
+                    self.roles[role]["also"] = other  # a second spelling, shown beside it (name_ru, name_en)
         if kind == "currency":
             code = next((c for c in table.columns if re.search(r"alpha|bukv|iso|code|kod", c.name, re.I)
                          and c.type.startswith(("char", "character(3)", "varchar", "text"))), None)  # fmt: skip
@@ -353,7 +373,8 @@ class _Drafter:
                 self.role("currency", name, code, f"the letter code of {_sql_name(table)}")
         if kind == "status" and len(table.primary_key) == 1:
             self._status_lookup(table, name)
-        self._columns(table, name, where=kind or "joined")
+        self.parent_kind[name] = kind or self.parent_kind.get(parent, "joined")
+        self._columns(table, name, where=self.parent_kind[name])
 
     def _status_lookup(self, table: Table, name: str) -> None:
         key = next(c for c in table.columns if c.name == table.primary_key[0])

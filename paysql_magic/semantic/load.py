@@ -16,6 +16,7 @@ from jsonschema.exceptions import ValidationError as SchemaViolation
 from paysql_magic.errors import ModelError
 from paysql_magic.semantic.model import Edge, Relation, Role, SemanticModel, Value
 from paysql_magic.semantic.spec import SCHEMA
+from paysql_magic.semantic.translit import latin
 
 Lines = dict[tuple, int]
 _VALIDATOR = Draft202012Validator(SCHEMA)
@@ -87,16 +88,15 @@ def validate(document: Mapping, lines: Lines, source: str) -> None:
 
 
 def _aliases(names: list[str]) -> dict[str, str]:
-    """Short, unique aliases: the initials of each name's words ("mcc_codes" -> "mc"), lengthened on a clash."""
+    """Short, unique SQL aliases: the initials of each name's words ("mcc_reference" -> "mr"), lengthened on a
+    clash, numbered when no letters are left; a name in another alphabet ("платежи") gets Latin letters."""
     aliases: dict[str, str] = {}
     for name in names:
-        words = [w for w in re.split(r"[^a-zA-Z0-9]+", name.lower()) if w] or ["r"]
-        candidate = words[0][0] if len(words) == 1 else "".join(w[0] for w in words)
-        n = 1
-        while candidate in aliases.values() or not candidate.isidentifier():
-            n += 1
-            candidate = (words[0][:n] if len(words) == 1 else "".join(w[0] for w in words) + str(n)) or f"r{n}"
-        aliases[name] = candidate
+        words = [w for w in re.split(r"[^a-z0-9]+", latin(name.lower())) if w] or ["r"]
+        initials = "".join(w[0] for w in words)
+        candidates = [words[0][:n] for n in range(1, len(words[0]) + 1)] if len(words) == 1 else [initials]
+        candidates += [f"{initials}{n}" for n in range(2, len(names) + 3)]
+        aliases[name] = next(c for c in candidates if c not in aliases.values() and c[0].isalpha())
     return aliases
 
 
@@ -168,6 +168,7 @@ class _Builder:
             values=values,
             brands=tuple(_values(spec.get("brands"))),
             numeric=numeric,
+            also=tuple(spec.get("also", ())),
         )
 
     def build(self) -> SemanticModel:

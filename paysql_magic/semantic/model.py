@@ -58,16 +58,21 @@ class Role:
     values: tuple[Value, ...] = ()
     brands: tuple[Value, ...] = ()  # name prefixes ("Magnum" for every Magnum outlet)
     numeric: bool = False  # values are numbers (status codes): compared as numbers
+    also: tuple[str, ...] = ()  # columns shown beside ``column`` (the same name in another language)
 
     def db_values(self, token: object) -> tuple[object, ...]:
-        """The stored values a question's token stands for: every value with that meaning, or the value itself."""
-        meant = tuple(v.value for v in self.values if v.means == token)
+        """The stored values a question's token stands for: every value with that meaning (a narrower one too:
+        "online" takes web and app), or the value itself."""
+        meant = tuple(v.value for v in self.values if v.means == token or _NARROWER.get(v.means) == token)
         if meant:
             return meant
         return tuple(v.value for v in self.values if v.value == token) or (token,)
 
     def means(self, token: object) -> bool:
-        return any(v.means == token for v in self.values)
+        return any(v.means == token or _NARROWER.get(v.means) == token for v in self.values)
+
+
+_NARROWER = {"web": "online", "app": "online"}  # a meaning -> the broader one it is part of
 
 
 @dataclass(frozen=True)

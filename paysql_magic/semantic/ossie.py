@@ -13,7 +13,7 @@ The mapping:
     entities, dimensions      -> fields (ANSI_SQL expressions, via sqlglot); primary_key, unique_keys from entities
     measure columns           -> fields without ``dimension`` (facts), so metrics can name them ``dataset.field``
     foreign -> primary entity -> relationships (from_columns / to_columns)
-    measures                  -> metrics (``SUM(transactions.amount_kzt)``; with ``unit: minor`` the amount's
+    measures                  -> metrics (``SUM(payments.amount)``; with ``unit: minor`` the amount's
                                  aggregates are divided by 100.0 into tenge)
     roles' synonyms           -> the dimension field's ``ai_context.synonyms``
     payments (and the rest)   -> ``custom_extensions`` under the vendor ``PAYSQL_MAGIC``: ``data`` is a JSON string

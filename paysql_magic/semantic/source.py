@@ -14,6 +14,7 @@ from paysql_magic.schema import Schema
 from paysql_magic.semantic import drift
 from paysql_magic.semantic.load import load
 from paysql_magic.semantic.model import SemanticModel
+from paysql_magic.semantic.values import with_database_values
 from paysql_magic.settings import env_semantic_model
 
 DEFAULT_FILE = "paysql.yaml"
@@ -23,6 +24,7 @@ NO_PAYMENTS = (
 )
 
 _loaded: dict[tuple[str, float], SemanticModel | None] = {}
+_bound_models: dict[tuple[str, str, str], SemanticModel] = {}
 _drafts: dict[str, SemanticModel | None] = {}
 _lock = threading.Lock()
 
@@ -33,6 +35,14 @@ def _from_file(path: Path) -> SemanticModel | None:
         if key not in _loaded:
             _loaded[key] = load(path)
         return _loaded[key]
+
+
+def _bound(engine: Engine, model: SemanticModel, schema: Schema) -> SemanticModel:
+    """The model with the database's small name columns read (once per model and schema)."""
+    key = (engine.url.render_as_string(hide_password=True), model.fingerprint, schema.hash)
+    if key not in _bound_models:
+        _bound_models[key] = with_database_values(engine, model, schema)
+    return _bound_models[key]
 
 
 def model_file(named: str | None) -> Path | None:
@@ -53,7 +63,7 @@ def model_for(engine: Engine, schema: Schema, named: str | None = None) -> tuple
         if model is None:
             return None, NO_PAYMENTS.format(where=path)
         drift.check(model, schema, engine.url.database)
-        return model, None
+        return _bound(engine, model, schema), None
     if is_demo(engine):
         from paysql_magic.demo import demo_model
 
@@ -62,6 +72,7 @@ def model_for(engine: Engine, schema: Schema, named: str | None = None) -> tuple
 
     with _lock:
         if schema.hash not in _drafts:
-            _drafts[schema.hash] = draft(schema, engine=engine, database=engine.url.database).model
+            drafted = draft(schema, engine=engine, database=engine.url.database).model
+            _drafts[schema.hash] = _bound(engine, drafted, schema) if drafted is not None else None
         model = _drafts[schema.hash]
         return model, DRAFTED if model is not None else NO_PAYMENTS.format(where="the database")

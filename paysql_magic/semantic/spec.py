@@ -10,7 +10,7 @@ from __future__ import annotations
 VERSION = 1
 MEANINGS = {  # standard meanings a value can carry, by the role it belongs to
     "status": ("approved", "declined", "reversed"),
-    "channel": ("card_present", "online", "atm", "qr"),
+    "channel": ("card_present", "online", "web", "app", "atm", "qr"),  # web and app are online
 }
 
 _NAME = {"type": "string", "pattern": r"^[^\s.][^.]*$", "minLength": 1}
@@ -87,6 +87,7 @@ _ROLE = {
         "synonyms": _WORDS,
         "values": {"type": "object", "additionalProperties": _VALUE},
         "brands": {"type": "object", "additionalProperties": _VALUE, "description": "name prefixes: every outlet"},
+        "also": {**_WORDS, "description": "columns of the same table shown beside it (a name in another language)"},
         "description": _DESCRIPTION,
     },
 }

@@ -1,9 +1,9 @@
 """Company databases for the test suite: payments databases shaped unlike the demo and unlike each other.
 
-Each company is a module here (``processing``, ``acquiring``, ``retail``) with ``SCHEMAS`` (the schemas holding its
-data), ``FACT_TABLE`` and ``load(conn)``, which fills an empty database; ``<name>.jsonl`` holds its questions with
-gold SQL and ``<name>.md`` the conventions that gold SQL follows. Data are fixed-seed and relative to the day of the
-build (today always holds operations): build a company the day you query it.
+Each company is a module here (``processing``, ``acquiring``, ``retail``, ``wallet``, ``bazar``) with ``SCHEMAS``
+(the schemas holding its data), ``FACT_TABLE`` and ``load(conn)``, which fills an empty database; ``<name>.jsonl``
+holds its questions with gold SQL and ``<name>.md`` the conventions that gold SQL follows. Data are fixed-seed and
+relative to the day of the build (today always holds operations): build a company the day you query it.
 
 ``build(name, admin_url)`` (re)creates the company's database on the server behind a superuser URL and returns the
 URL of its read-only role ``<name>_reader``: CONNECT on that database, USAGE on the data schemas, SELECT on their
@@ -26,10 +26,16 @@ from sqlalchemy.engine import make_url
 
 __all__ = ["COMPANIES", "admin_database_url", "build", "questions"]
 
-COMPANIES: tuple[str, ...] = ("processing", "acquiring", "retail")
+COMPANIES: tuple[str, ...] = ("processing", "acquiring", "retail", "wallet", "bazar")
 TIMEZONE = "Asia/Almaty"
 _HERE = Path(__file__).parent
-_DATABASES = {"processing": "procdb", "acquiring": "acqdb", "retail": "retaildb"}
+_DATABASES = {
+    "processing": "procdb",
+    "acquiring": "acqdb",
+    "retail": "retaildb",
+    "wallet": "walletdb",
+    "bazar": "bazardb",
+}
 
 
 def _database(name: str) -> str:

@@ -13,7 +13,7 @@ _MEASURE_WORDS = ("measure", "how_many", "how_much", "share", "share_of", "uniqu
 def top(r: Reading, s: Slots) -> None:
     """ "топ 5", "top five", "bottom 3": a ranking and its limit; "10 самых крупных", "5 мерчантов с ...": a limit."""
     for i in r.free(("top", "bottom")):
-        s.ranked, s.descending, s.limit_at = True, r.kind(i) == "top", i
+        s.ranked, s.descending, s.limit_at, s.top_named = True, r.kind(i) == "top", i, True
         r.use(i)
         for j in (i + 1, i - 1):
             if r.kind(j) == "number" and j not in r.used:
@@ -21,6 +21,9 @@ def top(r: Reading, s: Slots) -> None:
                 r.use(j)
                 break
         break
+    for i in r.free(("rank",)):  # "рейтинг городов", "ranked by volume": every group, in order
+        s.ranked, s.descending, s.limit_at = True, r.value(i) != "asc", i
+        r.use(i)
     ranking = r.has("sup") or s.ranked
     for i in r.free(("number",)):
         if s.limit is None and (r.kind(i + 1) == "sup" or (ranking and r.is_dimension(i + 1))):
@@ -67,7 +70,9 @@ def dimension(r: Reading, s: Slots, i: int | None, *, by_entity: bool = True) ->
         return False
     if (r.is_dimension(i) and by_entity) or r.is_(i, "unit", *SERIES):
         s.singular = s.singular or not r.items[i].plural
-    elif not r.is_(i, "series"):
+    elif r.is_(i, "series"):
+        s.singular = s.singular or (r.kind(i - 1) in ("which", "sup") and not r.items[i].plural)  # «какой час»
+    else:
         return False
     s.dimensions.append(str(r.value(i)))
     r.use(i)
@@ -103,6 +108,20 @@ def dimensions(r: Reading, s: Slots) -> None:
             r.use(i)
     if r.has("trend") and not set(s.dimensions) & set(SERIES):
         s.dimensions.append("day")
+
+
+def ranked_list(r: Reading, s: Slots) -> None:
+    """ "мерчанты в Павлодаре по обороту", "cities by volume": groups named first and ranked by a measure after
+    "по" / "by" — every group, in order (no number: no limit)."""
+    if s.dimensions or s.ranked:
+        return
+    head = next((k for k in r.free(("entity",)) if r.is_dimension(k) and r.items[k].plural), None)
+    by = next((k for k in range(len(r.items)) if r.kind(k) == "per" and r.kind(k + 1) == "measure"), None)
+    if head is None or by is None or by < head:
+        return
+    dimension(r, s, head)
+    r.use(by)
+    s.rank(next((m.kind for m in s.measures), "volume"), True)
 
 
 def head_dimension(r: Reading, s: Slots) -> None:

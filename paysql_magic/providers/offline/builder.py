@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from paysql_magic.errors import Declined
 from paysql_magic.providers.offline.dates import window_conditions
-from paysql_magic.providers.offline.intent import GROUP_THRESHOLDS, SERIES, Filter, Intent, Measure, Order
+from paysql_magic.providers.offline.intent import GROUP_THRESHOLDS, SERIES, Filter, Intent, Measure, Order, Window
 from paysql_magic.semantic.model import Edge, Role, SemanticModel
 
 _GROUPED_BY_KEY = ("merchant", "customer", "terminal", "card")  # names need not be unique: grouped by key and name
@@ -40,6 +40,9 @@ class _Query:
         fields += [m.condition.field for m in intent.measures if m.condition is not None]
         aliases = {self.role(f).relation for f in fields if f not in (*SERIES, *GROUP_THRESHOLDS, "amount")}
         aliases |= {self.key(m.kind)[0] for m in intent.measures if m.kind in _UNIQUE}
+        aliases |= {self.key(m.per)[0] for m in intent.measures if m.per}
+        if intent.counted:
+            aliases.add(self.key(intent.counted)[0])
         if intent.listing and "merchant" in model.roles:
             aliases.add(model.roles["merchant"].relation)
         self.joins: list[Edge] = []
@@ -57,9 +60,11 @@ class _Query:
         return role
 
     def key(self, kind: str) -> tuple[str, str]:
-        found = self.model.key_of(_UNIQUE[kind])
+        """Where the rows of a role (``unique_customers``' customer, or a role name) are told apart."""
+        role = _UNIQUE.get(kind, kind)
+        found = self.model.key_of(role)
         if found is None:
-            raise _missing(_UNIQUE[kind])
+            raise _missing(role)
         return found
 
     def col(self, alias: str, name: str) -> exp.Column:
@@ -141,11 +146,39 @@ def _ratio(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expres
     return exp.Anonymous(this="ROUND", expressions=[share, exp.Literal.number(2)])
 
 
+_PERCENTILE = "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x)"
+
+
+def _percentile(amount: exp.Expression, fraction: float) -> exp.Expression:
+    """PERCENTILE_CONT(fraction) WITHIN GROUP (ORDER BY amount)."""
+    tree = sqlglot.parse_one(_PERCENTILE, read="postgres")
+    tree.find(exp.Literal).replace(exp.Literal.number(fraction))
+    tree.find(exp.Column).replace(amount)
+    return tree
+
+
+def _per(query: _Query, measure: Measure, amount: exp.Expression) -> exp.Expression:
+    """A count or volume divided by the number of customers (merchants, cards) in the group."""
+    total = (
+        exp.Sum(this=amount)
+        if measure.kind == "volume"
+        else exp.Mul(this=exp.Count(this=exp.Star()), expression=exp.Literal.number("1.0"))
+    )
+    people = exp.Count(this=exp.Distinct(expressions=[query.col(*query.key(measure.per))]))
+    return exp.Div(this=total, expression=exp.func("nullif", people, exp.Literal.number(0)), typed=True)
+
+
 def _aggregate(query: _Query, measure: Measure) -> exp.Expression:
     amount = query.field("amount")
     kind = measure.kind
+    if measure.per:
+        return _per(query, measure, amount)
     if kind in _AGGREGATES:
         return _AGGREGATES[kind](this=amount)
+    if kind in ("median", "percentile"):
+        return _percentile(amount, 0.5 if kind == "median" else measure.p)
+    if kind in ("first", "last"):
+        return (exp.Min if kind == "first" else exp.Max)(this=query.time())
     if kind in _UNIQUE:
         return exp.Count(this=exp.Distinct(expressions=[query.col(*query.key(kind))]))
     if kind != "share":
@@ -181,6 +214,8 @@ def _breakdown(query: _Query, select: exp.Select) -> exp.Select:
         if name in _GROUPED_BY_KEY and role.key is not None:
             select = select.group_by(query.col(role.relation, role.key))
         select = select.group_by(query.field(name))
+        for other in role.also:  # the same name in another language, beside it
+            select = select.select(query.col(role.relation, other)).group_by(query.col(role.relation, other))
     return select
 
 
@@ -223,7 +258,7 @@ def _series_average(intent: Intent, model: SemanticModel) -> exp.Select:
 
 
 def build(model: SemanticModel, intent: Intent) -> exp.Select:
-    """The SELECT for ``intent`` over ``model``."""
+    """The plain SELECT for ``intent`` over ``model`` (``compose.build`` adds comparisons, growth, anti-joins)."""
     if any(m.of_series for m in intent.measures):
         return _series_average(intent, model)
     query = _Query(intent, model)
@@ -235,12 +270,9 @@ def build(model: SemanticModel, intent: Intent) -> exp.Select:
         select = _breakdown(query, select)
         select = select.select(*(_aggregate(query, m).as_(m.alias) for m in intent.measures))
     select = query.from_(select)
-    where = [_condition(query, f) for f in intent.filters if f.field not in GROUP_THRESHOLDS]
-    if intent.window is not None:
-        today = exp.cast(exp.Placeholder(this=intent.today), "date") if intent.today else None
-        where.extend(window_conditions(intent.window, query.time(), today))
-    if where:
-        select = select.where(exp.and_(*where))
+    conditions = where(query, intent, intent.window)
+    if conditions:
+        select = select.where(exp.and_(*conditions))
     having = [_condition(query, f) for f in intent.filters if f.field in GROUP_THRESHOLDS]
     if having:
         select = select.having(exp.and_(*having))
@@ -251,6 +283,10 @@ def build(model: SemanticModel, intent: Intent) -> exp.Select:
     return select
 
 
-def to_sql(model: SemanticModel, intent: Intent) -> str:
-    """The intent as pretty-printed PostgreSQL."""
-    return build(model, intent).sql(dialect="postgres", pretty=True)
+def where(query: _Query, intent: Intent, window: Window | None) -> list[exp.Expression]:
+    """The row conditions of ``intent``: its filters (thresholds excepted) and ``window``."""
+    found = [_condition(query, f) for f in intent.filters if f.field not in GROUP_THRESHOLDS]
+    if window is not None:
+        today = exp.cast(exp.Placeholder(this=intent.today), "date") if intent.today else None
+        found.extend(window_conditions(window, query.time(), today))
+    return found

@@ -96,6 +96,10 @@ def _relative(items: list[Item], i: int) -> tuple[Window, int] | None:
     unit = str(items[unit_at].value)
     if n is not None and unit == "year" and 1990 <= n <= 2100:
         return Window("year", year=n), unit_at  # "2024 год"
+    if n is not None and kind == "last" and value == "previous" and unit == "day":
+        return Window("prior", n=n), unit_at  # "the previous 7 days": the 7 days before the last 7
+    if n is not None and unit == "day" and _kind(items, unit_at + 1) == "before":
+        return Window("prior", n=n), unit_at + 1  # "the 7 days before"
     if n is not None:
         return Window("hours" if unit == "hour" else "last", n=n, unit=unit), unit_at
     if kind == "this":
@@ -111,6 +115,14 @@ def _relative(items: list[Item], i: int) -> tuple[Window, int] | None:
 
 def find_window(items: list[Item], used: set[int]) -> Window | None:
     """The question's time window (None: all of the data); the items it was read from are added to ``used``."""
+    found = find_windows(items, used)
+    if len(found) > 1:
+        raise Declined("it names more than one time window", rephrase="Сравни оборот за эту неделю с прошлой неделей")
+    return found[0] if found else None
+
+
+def find_windows(items: list[Item], used: set[int]) -> list[Window]:
+    """Every time window the question names, in order (two for a comparison of periods)."""
     found: list[Window] = []
     i = 0
     while i < len(items):
@@ -128,9 +140,7 @@ def find_window(items: list[Item], used: set[int]) -> Window | None:
         if window.kind != "all":
             found.append(window)
         i = span.stop
-    if len(set(found)) > 1:
-        raise Declined("it names more than one time window, and comparing periods needs a language model")
-    return found[0] if found else None
+    return list(dict.fromkeys(found))
 
 
 # --- SQL ------------------------------------------------------------------------------------------------------
@@ -184,6 +194,8 @@ def _bounds(window: Window) -> tuple[exp.Expression, exp.Expression | None]:
         return _days(back), end
     if kind == "last" and unit == "day":
         return _days(n - 1), None
+    if kind == "prior":
+        return _days(2 * n - 1), _days(n - 1)
     if kind == "last":
         return _minus(_trunc(unit, exp.CurrentDate()), n - 1, unit), None
     if kind == "hours":

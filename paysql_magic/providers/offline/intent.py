@@ -12,13 +12,16 @@ _PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "qu
 
 @dataclass(frozen=True)
 class Measure:
-    """One aggregate. ``kind`` is one of count, volume, avg, max, min, unique_customers, unique_merchants, unique_cards,
+    """One aggregate. ``kind`` is one of count, volume, avg, max, min, median, percentile (of the amount), first and
+    last (the time of the first and last payment), unique_customers, unique_merchants, unique_cards,
     merchant_count, customer_count, share (of rows matching ``condition``; of all rows per group when None)."""
 
     kind: str
     condition: Filter | None = None  # share: the rows counted in the numerator
     basis: str = "count"  # share: count or volume
     of_series: str | None = None  # the average of a per-day (week, month, hour) count or volume
+    per: str | None = None  # count or volume per customer (merchant, card): divided by the number of them
+    p: float | None = None  # percentile: the fraction (0.9 for the 90th percentile)
 
     @property
     def alias(self) -> str:
@@ -28,6 +31,10 @@ class Measure:
             return f"{negated}{name}_{basis}share"
         if self.of_series:  # avg_daily_transactions, avg_weekly_volume
             return f"avg_{_PERIODS[self.of_series]}_{'transactions' if self.kind == 'count' else 'volume'}"
+        if self.per:  # volume_per_customer, transactions_per_merchant
+            return f"{'transactions' if self.kind == 'count' else 'volume'}_per_{self.per}"
+        if self.kind == "percentile":
+            return f"p{round(100 * (self.p or 0))}_amount"
         return _ALIASES[self.kind]
 
 
@@ -43,6 +50,9 @@ _ALIASES = {
     "merchant_count": "merchant_count",
     "customer_count": "customer_count",
     "share": "share",  # each group's share of all rows
+    "median": "median_amount",
+    "first": "first_transaction",
+    "last": "last_transaction",
 }
 GROUP_THRESHOLDS = ("count", "volume", "avg")  # Filter fields compared after grouping (HAVING)
 
@@ -97,3 +107,7 @@ class Intent:
     limit: int | None = None
     listing: bool = False  # individual transactions rather than aggregates
     today: str | None = None  # the date parameter the window ends on (a notebook variable); None: current_date
+    compare: tuple[Window, ...] = ()  # two periods side by side: one row, a column per period and the change
+    growth: bool = False  # each bucket of the series with its change against the bucket before it
+    absent: str | None = None  # list the merchants (customers, cards ...) with no payment in the window
+    counted: str | None = None  # count the merchants (customers ...) whose group passes the thresholds

@@ -21,10 +21,48 @@ def _c(kind: str, value: object = None) -> Concept:
     return Concept(kind, value)
 
 
+# Verbs of a payment happening: a city right after them is where it happened («расплачивались в Шымкенте»).
+PAY_VERBS = frozenset(
+    [
+        "платить",
+        "заплатить",
+        "оплатить",
+        "оплачивать",
+        "расплачиваться",
+        "расплатиться",
+        "проходить",
+        "пройти",
+        "совершить",
+        "совершать",
+        "провести",
+        "проводить",
+        "покупать",
+        "купить",
+        "тратить",
+        "потратить",
+        "pay",
+        "paid",
+        "pays",
+        "spend",
+        "spent",
+        "buy",
+        "bought",
+        "shop",
+        "shopped",
+    ]
+)
+
+# Verbs of money flowing somewhere: what follows names the part of a share ("comes from Almaty", «приходится на
+# онлайн», "goes to Travel", «проходит через POS»).
+FLOW_VERBS = frozenset(
+    ["come", "comes", "came", "go", "goes", "went", "приходиться", "прийтись", "проходить", "пройти", "идти", "уходить"]
+)
+
 ENTRIES: tuple[tuple[str, Concept], ...] = (
     # --- what is counted or summed
     (
         "транзакция|трансакция|платеж|платежка|покупка|операция|оплата|транзакционный|transaction|payment|purchase|operation|"
+        "txns|txn|trxs|транза|order|orders|заказ|"
         "txn|trx|sale|продажа|withdrawal",
         _c("entity", "transaction"),
     ),
@@ -35,12 +73,13 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ),
     (
         "клиент|покупатель|пользователь|держатель карты|картодержатель|плательщик|customer|client|user|buyer|"
+        "spender|spenders|shopper|shoppers|"
         "cardholder|payer",
         _c("entity", "customer"),
     ),
     (
         "категория|категория mcc|mcc категория|mcc|мсс|категория мерчант|категория магазин|категория трат|"
-        "категория торговля|категория точка|shop category|store category|"
+        "категория торговля|категория точка|категория мсс|категория mcc кодов|shop category|store category|"
         "тип бизнес|отрасль|category|mcc category|merchant category|spending category|industry",
         _c("entity", "category"),
     ),
@@ -53,18 +92,19 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ),
     ("город мерчанта|город магазина|merchant city|city of merchant", _c("entity", "city")),
     ("валюта|currency", _c("entity", "currency")),
-    ("канал|канал оплаты|способ оплаты|channel|payment channel|payment method", _c("entity", "channel")),
+    ("канал|канал оплаты|channel|payment channel", _c("entity", "channel")),
+    ("способ оплаты|метод оплаты|payment method|method of payment|payment type", _c("entity", "payment_method")),
     (
         "платежный система|карточный система|бренд карты|card brand|card scheme|payment system|scheme|card network",
         _c("entity", "card_brand"),
     ),
     ("тип карты|тип карт|вид карты|card type", _c("entity", "card_type")),
-    ("карта|card", _c("entity", "card")),
+    ("карта|card|кошелек|wallet", _c("entity", "card")),
     ("статус|результат|status|outcome", _c("entity", "status")),
     ("сегмент|сегмент клиента|клиентский сегмент|segment|customer segment|client segment", _c("entity", "segment")),
     # --- measures
     ("количество|число|кол во|count|number|quantity", _c("measure", "count")),
-    ("сколько|how many", _c("how_many")),
+    ("сколько|скока|скоко|сколко|how many", _c("how_many")),
     ("сколько раз|how many times|how often|как часто", _c("measure", "times")),  # always transactions
     ("how much|сколько денег", _c("how_much")),
     (
@@ -73,15 +113,15 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         _c("measure", "volume"),
     ),
     ("сумма|amount|value|size", _c("measure", "amount")),
-    ("деньги|потратить|тратить|заработать|money|spent|spend|earn|earned", _c("money")),
+    ("деньги|потратить|тратить|трата|траты|заработать|money|spent|spend|earn|earned", _c("money")),
     (
         "средний|в среднем|средний чек|средний сумма|средний размер|average|avg|mean|average ticket|average check|"
         "average amount|average value|средний платеж",
         _c("measure", "avg"),
     ),
     ("чек|ticket|check", _c("measure", "ticket")),
-    ("максимальный|максимум|max|maximum", _c("sup", "max")),
-    ("минимальный|минимум|min|minimum", _c("sup", "min")),
+    ("максимальный|максимум|макс|max|maximum", _c("sup", "max")),
+    ("минимальный|минимум|мин|min|minimum", _c("sup", "min")),
     ("самый|наиболее|most|the most", _c("sup", "most")),
     ("самый мало|наименее|least|the least", _c("sup", "least")),
     (
@@ -94,18 +134,40 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ("меньше всего|реже всего|fewest|least often|least of all", _c("sup", "few")),
     ("популярный|активный|востребованный|частый|popular|active|busy|frequent|busiest", _c("sup", "popular")),
     ("уникальный|различный|разный|distinct|unique|different|individual", _c("unique")),
-    ("доля|процент|процентный доля|удельный вес|share|percentage|percent|proportion|ratio|rate|%|уровень", _c("share")),
+    (
+        "доля|процент|процентный доля|удельный вес|часть|какая часть|share|percentage|percent|proportion|ratio|rate|%|"
+        "уровень|part|portion|fraction",
+        _c("share"),
+    ),
     (
         "конверсия|approval rate|одобряемость|процент одобрения|уровень одобрения",
         _c("share_of", ("status", "approved")),
     ),
     ("среди|из числа|among|out of|of all", _c("among")),
     (
-        "почему|зачем|прогноз|прогнозировать|предсказать|изменение|измениться|упасть|вырасти|рост|падение|"
-        "сравнить|сравнение|сравни|разница|отличаться|why|forecast|predict|prediction|compare|comparison|versus|vs|"
-        "growth|grow|grew|change|changed|increase|decrease|difference|fall|fell|rise|rose",
-        _c("unsupported", "comparisons, changes, causes and forecasts"),
+        "почему|зачем|прогноз|прогнозировать|предсказать|упасть|вырасти|падение|why|forecast|predict|"
+        "prediction|grow|grew|fall|fell|rise|rose",
+        _c("unsupported", "causes and forecasts"),
     ),
+    (
+        "сравнить|сравнение|сравни|сопоставить|сопоставь|по сравнению с|против|отличаться|compare|comparison|versus|vs|"
+        "differ|differs|"
+        "compared to|compared with|against",
+        _c("compare"),
+    ),
+    (
+        "изменение|рост|прирост|динамика изменения|разница|change|changes|changed|growth|increase|decrease|"
+        "difference|delta|wow|mom",
+        _c("growth"),
+    ),
+    ("week over week|неделя к неделе", _c("growth", "week")),
+    ("month over month|месяц к месяцу", _c("growth", "month")),
+    ("day over day|день к дню", _c("growth", "day")),
+    ("медиана|медианный|median", _c("measure", "median")),
+    ("процентиль|перцентиль|percentile|квантиль|quantile|p", _c("percentile")),
+    ("первый|самый ранний|first|earliest", _c("edge", "first")),
+    ("когда|when|what time|в какое время|во сколько|time|timestamp|время", _c("when")),
+    ("hour of the day|hour of day|час дня|час суток|часы дня|часам дня|hours of the day", _c("series", "hour")),
     ("стоить|стоимость|цена|price|cost|costs|курс|exchange rate", _c("unsupported", "prices and exchange rates")),
     (
         "утро|утренний|вечер|вечерний|ночь|ночной|morning|evening|night|afternoon|overnight",
@@ -123,13 +185,25 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         "for each|for every|в каждом|each|every|каждый|в зависимости от|across",
         _c("per"),
     ),
-    ("топ|top|лидер|лидировать|лучший|рейтинг|best|leading|leader|lead|leads|ranking", _c("top")),
+    ("топ|top|лидер|лидировать|лучший|best|leading|leader|lead|leads", _c("top")),
+    (
+        "рейтинг|ранжировать|отсортировать|упорядочить|по убыванию|в порядке убывания|от большего к меньшему|"
+        "от большей к меньшей|ranking|rank|ranked|sorted|sort|descending|in descending order|high to low|"
+        "highest to lowest|largest to smallest",
+        _c("rank"),
+    ),
+    (
+        "по возрастанию|в порядке возрастания|от меньшего к большему|от меньшей к большей|ascending|"
+        "in ascending order|low to high|lowest to highest|smallest to largest",
+        _c("rank", "asc"),
+    ),
+    ("другой|иной|остальной|прочий|other|others|rest of|remaining", _c("other")),
     ("худший|аутсайдер|bottom|worst", _c("bottom")),
     ("какой|который|which|what|кто|who", _c("which")),
     ("где|where", _c("where")),
-    ("дневной|ежедневный|посуточный|daily|per day|по день|day by day|day over day", _c("series", "day")),
-    ("недельный|еженедельный|понедельный|weekly|week by week|week over week", _c("series", "week")),
-    ("месячный|ежемесячный|помесячный|monthly|month by month|month over month", _c("series", "month")),
+    ("дневной|ежедневный|посуточный|daily|per day|по день|day by day", _c("series", "day")),
+    ("недельный|еженедельный|понедельный|weekly|week by week", _c("series", "week")),
+    ("месячный|ежемесячный|помесячный|monthly|month by month", _c("series", "month")),
     ("годовой|ежегодный|погодовой|yearly|annual|annually", _c("series", "year")),
     ("квартальный|поквартальный|ежеквартальный|quarterly", _c("series", "quarter")),
     ("часовой|почасовой|ежечасный|hourly|hour by hour|время суток|time of day", _c("series", "hour")),
@@ -152,6 +226,7 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         _c("time", "all"),
     ),
     ("последний|past|last|recent|latest|most recent|прошедший", _c("last", "rolling")),
+    ("before|before that|до этого|перед этим|ранее", _c("before")),
     ("прошлый|предыдущий|previous|prior", _c("last", "previous")),
     (
         "этот|текущий|нынешний|this|current|с начало|since the start of|since the beginning of|from the start of|"
@@ -192,7 +267,13 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     ("или|or", _c("or")),
     ("в|во|in|at|на|on|из|of", _c("in")),
     ("за|for|during|over|within|throughout", _c("for")),
-    ("не|кроме|за исключением|исключая|без|not|except|excluding|without|non|other than", _c("not")),
+    (
+        "не|кроме|за исключением|исключая|без|без учета|не считая|ни одной|ни одного|никаких|ни разу|никогда|"
+        "без единой|ни единой|ни единого|not|haven t|hasn t|didn t|don t|doesn t|wasn t|weren t|havent|hasnt|"
+        "didnt|dont|doesnt|"
+        "except|excluding|without|non|other than|no|none|never|apart from|besides",
+        _c("not"),
+    ),
     ("тенге|тг|kzt|tenge|₸", _c("value", ("currency", "KZT"))),
     ("доллар|usd|dollar|$|бакс", _c("value", ("currency", "USD"))),
     ("евро|eur|euro|€", _c("value", ("currency", "EUR"))),
@@ -200,7 +281,8 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
     # --- values of the low-cardinality columns
     (
         "одобренный|одобрить|успешный|успешно|approved|approval|successful|succeeded|success|authorized|"
-        "authorised|completed|approve|одобрять|одобряться|проходить успешно",
+        "authorised|completed|approve|одобрять|одобряться|проходить успешно|captured|settled|проведенный|проведен|"
+        "исполненный",
         _c("value", ("status", "approved")),
     ),
     (
@@ -218,11 +300,13 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         _c("value", ("channel", "card_present")),
     ),
     (
-        "ecom|e com|e commerce|ecommerce|онлайн|online|интернет|internet|web|электронный коммерция|интернет платеж|"
+        "ecom|e com|e commerce|ecommerce|онлайн|online|интернет|internet|электронный коммерция|интернет платеж|"
         "card not present",
         _c("value", ("channel", "online")),
     ),
     ("atm|банкомат|cash machine", _c("value", ("channel", "atm"))),
+    ("сайт|website|web site|site|web|web checkout|через сайт", _c("value", ("channel", "web"))),
+    ("app|in app|приложение|мобильный приложение|mobile app|через приложение", _c("value", ("channel", "app"))),
     ("qr|qr код|qr code|qr платеж|кьюар", _c("value", ("channel", "qr"))),
     ("visa|виза", _c("value", ("card_brand", "visa"))),
     (
@@ -255,8 +339,10 @@ ENTRIES: tuple[tuple[str, Concept], ...] = (
         "совершить|совершать|сделать|делать|провести|проводить|происходить|произойти|пройти|приходиться|прийтись|"
         "зафиксировать|поступить|осуществить|осуществлять|иметь|составить|составлять|"
         "проходить|оплатить|оплачивать|платить|заплатить|pay|paid|bought|buy|use|come|came|comes|take|took|taken|"
-        "see|saw|seen|become|became|account|accounts|keep|kept|let|like|see|show me|look|приходиться на|приносить|"
-        "составлять|занимать|держать|видеть|смотреть|посмотреть|интересовать",
+        "see|saw|seen|become|became|account|accounts|keep|kept|let|like|see|show me|look|приносить|"
+        "составлять|занимать|держать|видеть|смотреть|посмотреть|интересовать|goes|go|gone|absolute|абсолютный|"
+        "дают|давать|дать|single|одиночный|system|система|people|люди|народ|чё там|че там|чо там|что там|"
+        "what about|how about|как там",
         _c("filler"),
     ),
 )

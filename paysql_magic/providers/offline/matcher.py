@@ -27,6 +27,9 @@ class Item:
     text: str
     plural: bool = False
     neutral: bool = False  # for unknown words: a verb, adverb... that may be ignored
+    after_pay: bool = False  # right after a verb of paying ("paid in", «прошло не в»): a place is where it happened
+    after_flow: bool = False  # right after a verb of money flowing ("comes from", «приходится на»): the part
+    after_all: bool = False  # right after "all" / «все»: "all channels" names no filter and no breakdown
 
     @property
     def kind(self) -> str:

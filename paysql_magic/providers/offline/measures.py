@@ -18,6 +18,10 @@ def measures(r: Reading, s: Slots, share: Measure | None, found: list[Filter]) -
     """Fill ``s.measures`` (and the ranking a superlative implies); declines a question with no measure."""
     if share is not None:
         s.measures.append(share)
+    for i in r.free(("entity",)):  # "transactions and volume", «количество и оборот»: the count is asked too
+        if r.value(i) == "transaction" and (r.is_(i + 1, "and") and r.kind(i + 2) == "measure"):
+            s.add("count")
+            r.use(i)
     for i in range(len(r.items)):
         kind, value = r.kind(i), r.value(i)
         if i in r.used:
@@ -30,6 +34,11 @@ def measures(r: Reading, s: Slots, share: Measure | None, found: list[Filter]) -
             _average(r, s, i)
         elif kind == "measure" and value in ("ticket", "times"):
             s.add("avg" if value == "ticket" else "count")
+        elif kind == "measure" and value == "median":  # "медианный чек", "median amount"
+            s.add("median")
+            of = r.next_index(i, ("measure",), ("entity", "in"), limit=2)
+            if r.is_(of, "measure", "ticket", "amount"):
+                r.use(of)
         elif kind == "sup":
             _superlative(r, s, i)
         else:
@@ -52,6 +61,7 @@ def _defaults(r: Reading, s: Slots, found: list[Filter]) -> None:
     newcomers = next((k for k in r.free(("entity",)) if r.value(k) in ("merchant", "customer")), None)
     if not s.measures and r.has("new") and newcomers is not None:
         s.add(f"{r.value(newcomers)}_count")
+        r.use(newcomers)
     if not s.measures and (r.has("entity") or s.dimensions or found):
         s.add("count")
         s.add("volume")
@@ -86,7 +96,11 @@ def _count(r: Reading, s: Slots, i: int) -> None:
 
 def _average(r: Reading, s: Slots, i: int) -> None:
     """ "средний чек" = avg amount; "среднее количество в день", "average daily volume", "сколько в среднем
-    транзакций в день", "average transactions per hour" = the average of a per-day (hour...) count or volume."""
+    транзакций в день", "average transactions per hour" = the average of a per-day (hour...) count or volume;
+    "average turnover per merchant" is the turnover divided by the merchants (operators.divide_per)."""
+    if s.per is not None:
+        s.add("avg")
+        return
     j = r.next_index(i, ("measure",), ("series", "entity", "in", "unit"), limit=2)
     of = r.value(j)
     before = [k for k in range(i - 1, i - 5, -1) if r.kind(k) == "how_many" or r.is_(k, "measure", "count", "volume")]
@@ -119,7 +133,8 @@ def _superlative(r: Reading, s: Slots, i: int) -> None:
         j += 1
         value = str(r.value(j)) if value in ("most", "least") else value
         r.use(j)
-    if value == "popular" and j == i and _other_measures(r, i):
+    people = r.is_(i + 1, "entity", "customer", "merchant", "card")
+    if value == "popular" and j == i and people and _other_measures(r, i):
         return  # "сколько активных клиентов": the active ones are those with transactions
     target = r.next_index(j, ("measure", "entity", "money", "how_much"), ("in", "value", "unit"), limit=2)
     if r.is_(target, "entity", "transaction") and r.kind(target + 1) == "measure":  # "transaction volume"
@@ -144,8 +159,11 @@ def _superlative(r: Reading, s: Slots, i: int) -> None:
         if (named := _named_basis(r, target)) is not None:  # "крупнейшие мерчанты по количеству транзакций"
             by = _QUANTITY[str(r.value(named))]
             r.use(named)
-    elif r.kind(j + 1) == "unit" and j + 1 not in r.used:  # "the busiest hour"
+    elif r.kind(j + 1) in ("unit", "series") and j + 1 not in r.used:  # "the busiest hour"
         dimension(r, s, j + 1)
+    if r.kind(target) != "measure" and (named := _named_basis(r, j)) is not None:  # "busiest weekday by volume"
+        by = _QUANTITY[str(r.value(named))]
+        r.use(named)
     s.rank(by, descending != (inverted and value != "least"))
 
 
@@ -172,4 +190,5 @@ def _extreme(r: Reading, s: Slots, i: int, target: int | None, kind: str) -> Non
 def _other_measures(r: Reading, *here: int | None) -> bool:
     """Whether a measure other than an amount is named outside the items ``here``."""
     kinds = ("how_many", "how_much", "measure")
-    return any(r.kind(k) in kinds and r.value(k) != "amount" for k in range(len(r.items)) if k not in here)
+    amounts = ("amount", "ticket")  # «минимальный и максимальный чек»: both about one payment's amount
+    return any(r.kind(k) in kinds and r.value(k) not in amounts for k in range(len(r.items)) if k not in here)

@@ -8,16 +8,20 @@ request to change data, or a comparison is declined: the provider never guesses.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from paysql_magic.errors import Declined
-from paysql_magic.providers.offline import breakdowns, filters
+from paysql_magic.providers.offline import breakdowns, filters, operators
+from paysql_magic.providers.offline.accounting import account
 from paysql_magic.providers.offline.dates import find_window
 from paysql_magic.providers.offline.intent import SERIES, Filter, Intent, Measure, Order
+from paysql_magic.providers.offline.lexicon import FLOW_VERBS, PAY_VERBS
 from paysql_magic.providers.offline.matcher import Item, Matcher
 from paysql_magic.providers.offline.measures import measures
 from paysql_magic.providers.offline.reading import Reading, Slots
 from paysql_magic.providers.offline.refine import Change, refine
 from paysql_magic.providers.offline.resolve import resolve
+from paysql_magic.providers.offline.text import word_token
 from paysql_magic.providers.offline.vocabulary import entries
 from paysql_magic.semantic.model import SemanticModel
 
@@ -33,25 +37,46 @@ class Parser:
 
     def parse(self, question: str) -> Intent:
         r, s = self._read(question)
-        window = find_window(r.items, r.used)
-        listed = breakdowns.listing(r, s)
+        window, compare = operators.windows(r, s)
+        operators.edges(r, s)
+        operators.percentiles(r, s)
+        gone = operators.absent(r)
+        listed = breakdowns.listing(r, s) if gone is None and not s.measures else None
         found, share = _filters(r)
-        if listed is None:
+        if gone is not None and r.free(("how_many",)):  # "сколько мерчантов не принимали онлайн-платежи"
+            r.use(*r.free(("how_many",)))
+            s.measures.append(Measure(f"{gone}_count" if gone in ("merchant", "customer") else "count"))
+        if listed is None and gone is None:
+            operators.per_entity(r, s)
             breakdowns.dimensions(r, s)
             measures(r, s, share, found)
+            operators.divide_per(r, s)
+            breakdowns.ranked_list(r, s)
+        grows = operators.growth(r, s, window) if gone is None else False
         _all_read(r)
+        if s.ranked and not s.dimensions and listed is None and r.has("rank"):
+            raise Declined("it cannot tell what to rank", rephrase="Аптеки по убыванию оборота за 30 дней: мерчанты")
         if s.ranked and len(dict.fromkeys(s.dimensions)) > 1 and listed is None:
-            raise Declined("a top N within each group («в каждой категории», “in each city”) needs a language model")
+            raise Declined(
+                "a top N within each group needs a language model",
+                rephrase="Топ 3 мерчанта по обороту в категории Groceries",
+            )
         intent = Intent(
             measures=tuple(s.measures),
             dimensions=tuple(dict.fromkeys(s.dimensions)),
             filters=tuple(found),
             window=window,
             order=(listed,) if listed is not None else _order(s),
-            limit=s.limit if listed is not None else (s.limit or (1 if s.singular else 10)) if s.ranked else None,
+            limit=s.limit if listed is not None else _limit(s),
             listing=listed is not None,
+            compare=compare,
+            growth=grows,
+            absent=gone,
+            counted=operators.counted(s.measures, found, s.dimensions),
         )
-        return resolve(intent, r, self.model)
+        intent = resolve(intent, r, self.model)
+        account(r, intent)
+        return intent
 
     def refine(self, base: Intent, change: str) -> Intent:
         """``base`` with the change a follow-up asks for: a filter, a time window, a breakdown, a measure, a
@@ -73,7 +98,8 @@ class Parser:
         """The text's meaningful items (refusing changes to data and unknown words), with its top N read."""
         items = self._matcher.items(text)
         _refuse(items)
-        r = Reading([item for item in items if item.kind not in ("filler", "unknown")])
+        cities = {"city", "customer_city"} <= set(self.model.roles)
+        r = Reading(_meaningful(items), cities)
         s = Slots()
         breakdowns.top(r, s)
         return r, s
@@ -111,8 +137,38 @@ def _refuse(items: list[Item]) -> None:
         raise Declined(f"it does not know the words {', '.join(f'«{word}»' for word in unknown)}")
 
 
+def _meaningful(items: list[Item]) -> list[Item]:
+    """The items that carry meaning (fillers and ignorable words dropped), those right after a verb of paying
+    marked (``after_pay``)."""
+    kept: list[Item] = []
+    paid = flows = every = False
+    for item in items:
+        if item.kind in ("filler", "unknown"):
+            words = {item.text, word_token(item.text).lemma} if item.text.isalpha() else set()
+            paid, flows = paid or bool(words & PAY_VERBS), flows or bool(words & FLOW_VERBS)
+            every = every or bool(words & _ALL)
+            continue
+        marks = {"after_pay": paid, "after_flow": flows, "after_all": every}
+        kept.append(replace(item, **marks) if any(marks.values()) else item)
+        paid = flows = every = False
+    return kept
+
+
+_ALL = {"all", "every", "any", "весь", "все", "всех", "любой"}
+
+
+def _limit(s: Slots) -> int | None:
+    """A ranking keeps the number asked for; one row for "which merchant", ten for a bare "top"; none otherwise."""
+    if not s.ranked:
+        return None
+    return s.limit or (1 if s.singular else 10 if s.top_named else None)
+
+
 def _order(s: Slots) -> tuple[Order, ...]:
     """A ranking orders by its measure; a series by time."""
     if s.ranked:
-        return (Order(next(m.alias for m in s.measures if m.kind == s.rank_by), s.descending),)
+        by = next((m for m in s.measures if m.kind == s.rank_by), s.measures[0] if s.measures else None)
+        if by is None:
+            raise Declined("it found nothing to rank by (volume, number of payments ...)")
+        return (Order(by.alias, s.descending),)
     return tuple(Order(d, descending=False) for d in s.dimensions if d in SERIES)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from paysql_magic.errors import Declined
 from paysql_magic.followup import change, thread
 from paysql_magic.providers.base import Prompt
-from paysql_magic.providers.offline.builder import to_sql
+from paysql_magic.providers.offline.compose import to_sql
 from paysql_magic.providers.offline.intent import Window
 from paysql_magic.providers.offline.parser import Parser
 from paysql_magic.schema import Schema
@@ -23,19 +23,41 @@ from paysql_magic.variables import REFERENCE, Value
 HELP = """\
 The offline provider understands questions built from:
   measures: number of payments, volume/оборот (the sum of the amount, in tenge), average amount/средний чек,
-    largest or smallest payment, unique customers or merchants, share/доля of a status, channel, currency, city,
-    category or any dimension value, number of merchants or customers (new ones too), daily averages;
-  breakdowns: by any dimension of the semantic model (merchant, category, city, channel, status ...);
-    hourly/daily/weekly/monthly series;
+    largest and smallest payment (together too), median and percentiles, unique customers, merchants or cards,
+    share/доля of a status, channel, city or any dimension value (of an explicit whole: «доля ECOM в обороте
+    Астаны»), spend or payments per customer (merchant, card), number of merchants or customers (new ones too),
+    daily averages, the first and the last payment;
+  breakdowns: by any dimension of the semantic model (merchant, category, city, channel, status ...); hourly,
+    daily, weekly, monthly series; hour of the day, day of the week;
+  comparisons: two periods side by side («сравни оборот сегодня и вчера», "this week vs last week"), growth over
+    a series ("week-over-week change for the last 4 weeks", «рост по месяцам»);
+  what did not happen: merchants or customers with no payments in a period («мерчанты без транзакций сегодня»);
   time windows: today, yesterday, last N days/weeks/months, last week/month, this week/month/year, a named
     month («в октябре»), a day range («с 1 по 15 ноября»);
-  filters: the values of the model's dimensions (statuses by meaning: успешные/отклоненные/отмененные),
-    amounts in tenge («свыше 500 000 тенге», "between 10k and 50k");
-  rankings: top N by volume or count («топ 5», "top ten", «самый крупный», "which city has the most ...").
+  filters: the values of the model's dimensions (statuses by meaning: успешные/отклоненные/отмененные), negated
+    («кроме ATM», "not declined"), amounts in tenge («свыше 500 000 тенге», "between 10k and 50k"), groups
+    with more than N payments;
+  rankings: top N by volume or count («топ 5», "top ten", «самый крупный», "which city has the most ..."); a
+    ranking without a number lists every group, in order.
 Examples: «Топ 10 мерчантов по объему транзакций за последние 7 дней»; "Share of declined transactions by
-channel this month". Its words for this database come from the semantic model (paysql.yaml; paysql init).
-For any other question use a language model: set GEMINI_API_KEY and run %config Ask.provider = "gemini", or
-start Ollama (OLLAMA_HOST) and run %config Ask.provider = "ollama"."""
+channel this month". Its words for this database come from the semantic model (paysql.yaml; paysql init)."""
+PROVIDER_HINT = (
+    'For other questions use a language model: GEMINI_API_KEY and %config Ask.provider = "gemini", or Ollama '
+    '(OLLAMA_HOST) and %config Ask.provider = "ollama"; %ask --help lists what the offline provider understands.'
+)
+_hinted = threading.Event()  # the provider hint is given once a process (a notebook session, a CLI run)
+
+
+def decline_message(error: Declined) -> str:
+    """At most three lines: what was not understood, a wording that works (if any), the provider hint (once)."""
+    lines = [f"The offline provider cannot answer this question: {error}."]
+    if error.rephrase:
+        lines.append(f"Try: «{error.rephrase}»")
+    if not _hinted.is_set():
+        _hinted.set()
+        lines.append(PROVIDER_HINT)
+    return "\n".join(lines)
+
 
 _parsers: dict[tuple, Parser] = {}
 _parsers_lock = threading.Lock()
@@ -44,7 +66,8 @@ _parsers_lock = threading.Lock()
 def parser_for(model: SemanticModel, schema: Schema) -> Parser:
     """One parser per model and sampled values, built on first use (pymorphy3's dictionaries, the vocabulary)."""
     values = sampled(model, schema)
-    key = (model.fingerprint, tuple(sorted((k, tuple(map(str, v))) for k, v in values.items())))
+    listed = tuple((name, len(role.values)) for name, role in sorted(model.roles.items()))  # database names read
+    key = (model.fingerprint, listed, tuple(sorted((k, tuple(map(str, v))) for k, v in values.items())))
     with _parsers_lock:
         if key not in _parsers:
             _parsers[key] = Parser(model, values)
@@ -75,11 +98,11 @@ class OfflineProvider:
             for refinement in changes:
                 question, today = _with_values(change(refinement), prompt.params, today)
                 intent = parser.refine(intent, question)
+            if today is not None:
+                intent = replace(intent, today=today, window=intent.window or Window("today"))
+            return to_sql(prompt.model, intent)
         except Declined as error:
-            raise Declined(f"The offline provider cannot answer this question: {error}.\n{HELP}") from None
-        if today is not None:
-            intent = replace(intent, today=today, window=intent.window or Window("today"))
-        return to_sql(prompt.model, intent)
+            raise Declined(decline_message(error), rephrase=error.rephrase) from None
 
 
 _AS_OF = re.compile(r"(?:\b(?:по\s+состоянию\s+на|на|за|as\s+of|as\s+at|on|for)\s+)?$", re.IGNORECASE)

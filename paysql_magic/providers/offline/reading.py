@@ -12,9 +12,10 @@ from paysql_magic.providers.offline.matcher import Item
 class Reading:
     """The question's meaningful items with the set of those already understood (``used``)."""
 
-    def __init__(self, items: list[Item]) -> None:
+    def __init__(self, items: list[Item], city_roles: bool = False) -> None:
         self.items = items
         self.used: set[int] = set()
+        self.city_roles = city_roles  # the model tells a customer's city from the city where payments happen
 
     def kind(self, i: int | None) -> str | None:
         return self.items[i].kind if i is not None and 0 <= i < len(self.items) else None
@@ -64,6 +65,8 @@ class Slots:
     rank_by: str | None = None  # the measure kind the ranking uses
     singular: bool = False  # "which merchant": one row; "which merchants": ten
     asked: bool = False  # a breakdown asked for: "у какого мерчанта самый крупный платеж", "где"
+    top_named: bool = False  # "топ", "top", "bottom" said: a ranking without a number keeps ten rows
+    per: str | None = None  # "per customer", «на одного клиента»: measures divided by the number of them
 
     def add(self, kind: str, *, of_series: str | None = None) -> None:
         measure = Measure(kind, of_series=of_series)

@@ -33,7 +33,10 @@ def _speaks_of_customers(intent: Intent, reading: Reading) -> bool:
     return customers and not merchants
 
 
-def _customer_city(intent: Intent) -> Intent:
+def _customer_city(intent: Intent, reading: Reading) -> Intent:
+    """City is the customers' when the question speaks of customers — except a city where they paid ("customers
+    who paid in Shymkent": ``payment_city``, see filters.py)."""
+
     def swap(f: Filter | None) -> Filter | None:
         return replace(f, field="customer_city") if f is not None and f.field == "city" else f
 
@@ -82,18 +85,33 @@ def _turnover_rule(intent: Intent, model: SemanticModel) -> Intent:
     return replace(intent, filters=(*intent.filters, Filter("status", "in", model.turnover_statuses)))
 
 
+def _payment_city(intent: Intent) -> Intent:
+    """A city where the payment happened is the city of the payments (``city``) from here on."""
+
+    def back(f: Filter | None) -> Filter | None:
+        return replace(f, field="city") if f is not None and f.field == "payment_city" else f
+
+    filters = tuple(back(f) for f in intent.filters)
+    return replace(
+        intent, filters=filters, measures=tuple(replace(m, condition=back(m.condition)) for m in intent.measures)
+    )
+
+
 def resolve(intent: Intent, reading: Reading, model: SemanticModel) -> Intent:
     """The intent with its cities, its counted table and its ranking settled."""
     if _speaks_of_customers(intent, reading) and "customer_city" in model.roles:
-        intent = _customer_city(intent)
+        intent = _customer_city(intent, reading)
+    intent = _payment_city(intent)
     intent = _entity_source(intent, reading, model)
     if intent.source == "merchants":  # a merchant's own city, whoever is asking
         intent = replace(
             intent,
             filters=tuple(replace(f, field="city") if f.field == "customer_city" else f for f in intent.filters),
         )
-    if any(f.field in GROUP_THRESHOLDS for f in intent.filters) and not intent.dimensions:
-        raise Declined("a threshold on a count or volume needs a breakdown, e.g. «мерчанты с оборотом свыше 1 млн»")
+    if any(f.field in GROUP_THRESHOLDS for f in intent.filters) and not intent.dimensions and not intent.counted:
+        raise Declined(
+            "a threshold on a count or volume needs a breakdown", rephrase="Мерчанты с оборотом свыше 1 млн тенге"
+        )
     intent = _turnover_rule(intent, model)
     if intent.limit is not None and not intent.dimensions and not intent.listing:
         intent = replace(intent, order=(), limit=None)  # a ranking of a single row

@@ -13,42 +13,15 @@ from collections.abc import Iterator, Mapping
 
 from paysql_magic.providers.offline.lexicon import ENTRIES, Concept
 from paysql_magic.semantic.model import Role, SemanticModel
+from paysql_magic.semantic.translit import cyrillic, latin
 
 Entry = tuple[str, Concept]
 _ALWAYS = {"transaction"}  # entities every model has: its fact rows
 _UNITS = {"currency"}  # currency words are also the unit of an amount ("в тенге"): kept without a currency role
 # Words whose role a model may keep in another: a card's brand in a "card type" column, a card named by its brand.
-_FALLBACKS = {"card_brand": ("card_type",), "card_type": ("card_brand",), "card": ("card_brand", "card_type")}
-
-_LETTERS = "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya a g k n o u u h i"
-_LATIN = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі", _LETTERS.split(" "), strict=True))
-_CYRILLIC = (("shch", "щ"), ("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("yu", "ю"),
-             ("ya", "я"), ("yo", "ё"))  # fmt: skip
-_PAIRS = "a а b б c к d д e е f ф g г h х i и j ж k к l л m м n н o о p п q к r р s с t т u у v в w в x кс y ы z з"
-_CYRILLIC_LETTERS = dict(zip(_PAIRS.split()[::2], _PAIRS.split()[1::2], strict=True))
-
-
-def latin(text: str) -> str:
-    """A Cyrillic name in Latin letters, as Kazakh and Russian names are usually written ("Шымкент" -> "shymkent")."""
-    return "".join(_LATIN.get(ch, ch) for ch in text.lower()).replace("-", "")
-
-
-def cyrillic(text: str) -> str:
-    """A Latin name in Cyrillic letters ("Shymkent" -> "шымкент"; "y" after a vowel is "й": "Semey" -> "семей")."""
-    out, word, i = [], text.lower(), 0
-    while i < len(word):
-        pair = next(((latin_, cyr) for latin_, cyr in _CYRILLIC if word.startswith(latin_, i)), None)
-        if pair is not None:
-            out.append(pair[1])
-            i += len(pair[0])
-            continue
-        ch = word[i]
-        if ch == "y" and i > 0 and word[i - 1] in "aeiou":
-            out.append("й")
-        else:
-            out.append(_CYRILLIC_LETTERS.get(ch, ch))
-        i += 1
-    return "".join(out)
+_FALLBACKS = {"card_brand": ("card_type",), "card_type": ("card_brand",), "card": ("card_brand", "card_type"),
+              "payment_method": ("channel",)}  # fmt: skip
+_BROADER = {"web": "online", "app": "online"}  # a web payment is an online one where the model tells no web apart
 
 
 def _spelled(value: object) -> str:
@@ -108,6 +81,9 @@ def _retarget(concept: Concept, model: SemanticModel, sampled: Mapping[str, tupl
     role = model.roles[name]
     stored = {v.value for v in role.values} | set(sampled.get(name, ()))
     if stored and not role.means(token) and token not in stored:
+        broader = _BROADER.get(str(token))
+        if broader is not None and role.means(broader):
+            return Concept("value", (name, broader))
         return Concept("absent", concept)
     return Concept("value", (name, token))
 
