@@ -54,6 +54,7 @@ def test_help_has_no_restructuredtext_debris(shell) -> None:
     assert magic.Ask.ask.__doc__.lstrip().startswith("%ask [-o NAME]")
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # IPython's shell.complete, as a kernel calls it
 def test_options_complete(shell) -> None:
     assert shell.complete("", "%%ask --pl", 10)[1] == ["--plot"]
     assert set(shell.complete("", "%ask --ex", 9)[1]) == {"--exact-decimal", "--explain", "--export"}
