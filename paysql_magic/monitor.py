@@ -16,6 +16,8 @@ TOP_QUESTIONS = "Most frequent questions (top 10)"
 EXECUTION_TIME = "Average execution time"
 SUCCESS_RATE = "Success rate"
 CALLS_PER_DAY = "Calls per day (last 30 days)"
+RECENT_CALLS = "Your recent calls"
+RECENT = 10
 
 _QUERIES = {
     TOP_QUESTIONS: f"""
@@ -37,6 +39,22 @@ _QUERIES = {
 }
 
 
-def figures(engine: Engine) -> dict[str, pd.DataFrame]:
-    """The four monitoring figures of the audit log on ``engine``, by title."""
-    return {title: run_query(engine, sql, max_rows=None, allow_superuser=True).frame for title, sql in _QUERIES.items()}
+def figures(engine: Engine, *, user: str | None = None) -> dict[str, pd.DataFrame]:
+    """The monitoring figures of the audit log on ``engine``, by title; with ``user``, first that user's most
+    recent calls (``user_name``)."""
+    queries = {RECENT_CALLS: _recent(user), **_QUERIES} if user else _QUERIES
+    return {title: run_query(engine, sql, max_rows=None, allow_superuser=True).frame for title, sql in queries.items()}
+
+
+def fold_empty_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """Calls per day without the days that had none (the chart keeps them: its axis shows the gaps)."""
+    return frame[frame["calls"] > 0].reset_index(drop=True)
+
+
+def _recent(user: str) -> str:
+    from sqlglot import exp
+
+    name = exp.Literal.string(user).sql(dialect="postgres")  # a quoted literal, whatever the name holds
+    return f"""
+        SELECT created_at, source, status, left(question, 80) AS question, row_count, execution_time_ms
+        FROM {AUDIT_TABLE} WHERE user_name = {name} ORDER BY id DESC LIMIT {RECENT}"""
