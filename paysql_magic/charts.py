@@ -208,3 +208,74 @@ def _format_values(axis, column: str, lang: str) -> None:
 
 def _plain(value: float, lang: str) -> str:
     return f"{value:,.0f}".replace(",", _THOUSANDS[lang]) if abs(value) >= 1000 else f"{value:g}"
+
+
+_PERIODS = {  # time bucket -> (its length, "partial <unit>" in English and Russian)
+    "hour": (pd.DateOffset(hours=1), "partial hour", "неполный час"),
+    "day": (pd.DateOffset(days=1), "partial day", "неполный день"),
+    "week": (pd.DateOffset(weeks=1), "partial week", "неполная неделя"),
+    "month": (pd.DateOffset(months=1), "partial month", "неполный месяц"),
+    "quarter": (pd.DateOffset(months=3), "partial quarter", "неполный квартал"),
+    "year": (pd.DateOffset(years=1), "partial year", "неполный год"),
+}
+
+
+def current_period(frame: pd.DataFrame, now) -> str | None:
+    """The unit (``day``, ``week`` ...) of the time series in ``frame`` when its last bucket is still running at
+    ``now`` (the database's wall-clock time), else None. The unit is the time column's name, or read from the gaps
+    between its values; an hour-of-day number (no date) is never partial."""
+    time = _time_column(frame) if frame is not None and not frame.empty else None
+    if time is None or now is None:
+        return None
+    values = pd.to_datetime(frame[time].dropna(), errors="coerce").dropna().sort_values()
+    if values.empty or not pd.api.types.is_datetime64_any_dtype(values):
+        return None
+    if values.dt.tz is not None:
+        values = values.dt.tz_localize(None)  # wall-clock time in the data's own zone
+    unit = str(time).lower() if str(time).lower() in _PERIODS else _unit_from_gaps(values)
+    if unit is None:
+        return None
+    last = values.iloc[-1]
+    now = pd.Timestamp(now)
+    if now.tzinfo is not None:
+        now = now.tz_localize(None)
+    return unit if last <= now < last + _PERIODS[unit][0] else None
+
+
+def mark_partial(figure: Figure, frame: pd.DataFrame, now, question: str | None) -> bool:
+    """Mark the last point of each line as a period still running (dashed, hollow, labelled "partial day"), when it
+    is one; returns whether it did."""
+    unit = current_period(frame, now)
+    if unit is None:
+        return False
+    text = _PERIODS[unit][2 if language(question) == "ru" else 1]
+    for ax in figure.axes:
+        for line in list(ax.get_lines()):
+            x, y = line.get_xdata(), line.get_ydata()
+            if len(x) < 2:
+                continue
+            line.set_data(x[:-1], y[:-1])
+            color = line.get_color()
+            ax.plot(x[-2:], y[-2:], linestyle="--", color=color)
+            ax.plot(x[-1:], y[-1:], linestyle="", marker="o", markersize=5, color=color, markerfacecolor="white")
+            ax.annotate(
+                text, (x[-1], y[-1]), xytext=(-6, 7), textcoords="offset points", ha="right", fontsize=8, color="0.35"
+            )
+    return True
+
+
+def _unit_from_gaps(values: pd.Series) -> str | None:
+    if len(values) < 2:
+        return None
+    days = values.diff().dropna().median() / pd.Timedelta(days=1)
+    for unit, low, high in (
+        ("hour", 0.03, 0.05),
+        ("day", 0.9, 1.1),
+        ("week", 6.5, 7.5),
+        ("month", 27, 32),
+        ("quarter", 88, 93),
+        ("year", 364, 367),
+    ):
+        if low <= days <= high:
+            return unit
+    return None

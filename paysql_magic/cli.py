@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from paysql_magic.alerts import Check
 
 PREVIEW_LINES = 8
+QUICKSTART_USER = "paysql demo"  # the audit user of the quickstart's calls: %ask_audit shows yours, not these
 
 
 def _quickstart_path() -> Path:
@@ -50,7 +51,7 @@ def demo(args: argparse.Namespace) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from paysql_magic.demo import default_data_dir, start_demo
-    from paysql_magic.magic import DEMO_ANCHOR_ENV, DEMO_DIR_ENV, DEMO_ROWS_ENV
+    from paysql_magic.settings import DEMO_ANCHOR_ENV, DEMO_DIR_ENV, DEMO_ROWS_ENV, USER_ENV
 
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     print(f"Starting the embedded PostgreSQL in {data_dir} ...", flush=True)
@@ -66,7 +67,7 @@ def demo(args: argparse.Namespace) -> int:
     out_dir = data_dir / "quickstart"
     print(f"Running the quickstart notebook (outputs in {out_dir}) ...\n", flush=True)
     try:
-        nb = run_notebook(_quickstart_path(), out_dir)
+        nb = run_notebook(_quickstart_path(), out_dir, env={USER_ENV: QUICKSTART_USER})
     except CellExecutionError as exc:
         print(f"paysql demo: a notebook cell failed:\n{exc}", file=sys.stderr)
         return 1
@@ -87,15 +88,13 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def ask(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     if args.help_offline or not args.question:
         from paysql_magic.providers.offline.provider import HELP
 
         print(HELP if args.help_offline else "paysql ask: give a question (or --help-offline)", file=sys.stdout)
         return 0 if args.help_offline else 2
 
-    from paysql_magic import core, egress
+    from paysql_magic import core, egress, rendering
     from paysql_magic.connection import engine_for
     from paysql_magic.export import check_path, export
     from paysql_magic.providers import cloud_bound
@@ -118,8 +117,8 @@ def ask(args: argparse.Namespace) -> int:
     print(f"-- provider: {result.provider_choice or result.provider}, model {result.model}")
     print(result.sql)
     print(f"-- {result.row_count} rows, {result.timings_ms.get('total', 0):.0f} ms")
-    with pd.option_context("display.float_format", "{:,.2f}".format):
-        print(result.frame.head(PREVIEW_LINES).to_string(index=False))
+    head = result.frame.head(PREVIEW_LINES)  # money and counts as the notebook shows them (1,234.50)
+    print(rendering.to_text(head, rendering.layout(head, result.sql, result.semantic_model), index=False))
     if len(result.frame) > PREVIEW_LINES:
         print("...")
     if export_path is not None:

@@ -87,6 +87,9 @@ DENIED_RELATIONS = {
 DENIED_SCHEMAS = frozenset({"paysql", "paysql_api", "paysql_meta", env_store_schema()})
 
 _DIALECT = Dialect.get_or_raise("postgres")
+_SET_RETURNING = frozenset(
+    {"generate_series", "unnest", "generate_subscripts", "json_array_elements", "regexp_matches"}
+)
 _ONLY_QUERIES = "only one read-only query (SELECT, WITH ... SELECT, UNION) is accepted"
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\(|$)")  # a rendered call: ``NAME(`` or a bare ``CURRENT_DATE``
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
@@ -151,7 +154,7 @@ def check(sql: str, *, max_rows: int | None = 1000) -> GuardedSql:
     try:
         tree = _single_query(sql)
         _check_tree(tree)
-        limit_added = max_rows is not None and tree.args.get("limit") is None
+        limit_added = max_rows is not None and tree.args.get("limit") is None and not one_row(tree)
         if limit_added:
             tree = tree.limit(max_rows, copy=False)
         rendered = tree.sql(dialect=_DIALECT, pretty=True)
@@ -161,6 +164,43 @@ def check(sql: str, *, max_rows: int | None = 1000) -> GuardedSql:
         raise
     except Exception as exc:  # a guard refuses what it cannot check; it never crashes
         raise SqlRefused(f"the SQL could not be checked ({type(exc).__name__})") from None
+
+
+def one_row(tree: exp.Query) -> bool:
+    """Whether the query returns one row by construction (so a row cap is noise): a SELECT that aggregates with no
+    GROUP BY, every column inside an aggregate (not a window), and nothing in its select list returning a set."""
+    if not isinstance(tree, exp.Select) or tree.args.get("group") or not tree.expressions:
+        return False
+
+    def own(node: exp.Expr) -> bool:  # not inside a subquery of the select list
+        return node.find_ancestor(exp.Select) is tree
+
+    nodes = [node for projection in tree.expressions for node in projection.walk() if own(node)]
+    if not any(isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window) for node in nodes):
+        return False
+    for projection in tree.expressions:
+        for node in projection.walk():
+            if not own(node):
+                continue
+            if isinstance(node, (exp.Unnest, exp.Explode, exp.GenerateSeries)) or (
+                isinstance(node, exp.Anonymous) and node.name.lower() in _SET_RETURNING
+            ):
+                return False
+            if isinstance(node, exp.Column) and not any(
+                (isinstance(a, exp.AggFunc) and not isinstance(a.parent, exp.Window)) or isinstance(a, exp.Filter)
+                for a in _ancestors(node, projection)
+            ):
+                return False
+    return True
+
+
+def _ancestors(node: exp.Expr, stop: exp.Expr):
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        if parent is stop:
+            return
+        parent = parent.parent
 
 
 def _single_query(sql: str) -> exp.Query:

@@ -7,12 +7,14 @@ Errors along the data path are shown as one line (no traceback) and fail the cel
 from __future__ import annotations
 
 import os
-import sys
+import re
 import textwrap
 from contextlib import nullcontext
 from datetime import date
+from urllib.parse import unquote
 
 import pandas as pd
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -20,16 +22,20 @@ from IPython.display import Image, display
 from sqlalchemy import Engine
 from traitlets import Bool, Enum, Float, Int, List, Unicode, Union
 
-from paysql_magic import charts, core, egress, monitor
+from paysql_magic import core, egress, monitor, rendering, review
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import Cancelled, ConfigError, EmptyInput, PaysqlError
 from paysql_magic.explain import explain
 from paysql_magic.export import check_path, export
 from paysql_magic.followup import Previous, is_refinement
 from paysql_magic.providers import cloud_bound, get_provider
+from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.settings import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
+    DEMO_ANCHOR_ENV,
+    DEMO_DIR_ENV,
+    DEMO_ROWS_ENV,
     Settings,
     current_user,
     env_allow_cloud,
@@ -38,10 +44,8 @@ from paysql_magic.settings import (
 from paysql_magic.waiting import waiting
 
 ASK_COMMENT = "-- ask:"
-DEMO_DIR_ENV = "PAYSQL_DEMO_DIR"
-DEMO_ROWS_ENV = "PAYSQL_DEMO_ROWS"
-DEMO_ANCHOR_ENV = "PAYSQL_DEMO_ANCHOR"
 
+MAX_ERROR_LINES = 3  # an error, a decline included, is at most this many lines in the notebook
 NO_CONNECTION = (
     "no database connection: use %ask --demo (embedded demo database), %%ask --conn postgresql://..., "
     "%sql postgresql://... (jupysql), or set PAYSQL_DATABASE_URL"
@@ -114,6 +118,12 @@ class Ask(Magics):
     allow_cloud = Bool(
         False, help="Send a non-demo database's schema, glossary and question to a cloud provider (Gemini)."
     ).tag(config=True)
+    number_format = Enum(
+        list(rendering.FORMATS),
+        "auto",
+        help="How answers show numbers: auto (the question's language), en (1,234.50), ru (1 234,50) or raw "
+        "(pandas' own). Only the rendering: the DataFrame keeps its dtypes.",
+    ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell) -> None:
         super().__init__(shell=shell)
@@ -121,6 +131,11 @@ class Ask(Magics):
         self.last_result: core.Result | None = None
         self.thread: Previous | None = None  # what the next follow-up question refines
         self._notes_shown: set[str] = set()  # lines said once a session (the semantic model was drafted ...)
+        self._reviews = review.Reviews()  # where review cells go (see review.py)
+        self._models: dict[str, SemanticModel] = {}  # the semantic model of each database, for reviewed SQL
+        self._thread_plot = False  # the thread being followed up was charted: its follow-ups are too
+        self._in_cell = False  # between IPython's pre_run_cell and post_run_cell
+        self._charts: list[bytes] = []  # PNGs shown after the cell's result, so the chart is under the table
 
     # connection -----------------------------------------------------------------------------------------
     def _demo_engine(self) -> Engine:
@@ -129,7 +144,7 @@ class Ask(Magics):
         data_dir = self.demo_data_dir or os.environ.get(DEMO_DIR_ENV)
         rows = self.demo_rows or int(os.environ.get(DEMO_ROWS_ENV, 0)) or None
         anchor = os.environ.get(DEMO_ANCHOR_ENV)
-        print("paysql: starting the embedded demo database...", file=sys.stderr, flush=True)
+        print("paysql: starting the embedded demo database...", flush=True)  # a note, not an error: stdout
         demo = start_demo(data_dir, rows=rows, anchor_date=date.fromisoformat(anchor) if anchor else None)
         return engine_for(demo.reader_url)
 
@@ -151,7 +166,7 @@ class Ask(Magics):
         """Remember ``engine`` for later cells and make it jupysql's current connection too."""
         self._default_engine = engine
         _share_with_jupysql(engine)
-        print(f"paysql: connected to {mask(engine.url.render_as_string(hide_password=False))}")
+        print(f"paysql: connected to {_readable_url(engine)}")
 
     # settings -------------------------------------------------------------------------------------------
     def _settings(self, args) -> Settings:
@@ -240,10 +255,14 @@ class Ask(Magics):
                 return None
             result = self._answer(text, engine, settings, args, previous)
         self.last_result = result
+        self._render(result, engine)
         self._follow(result, args, previous)
-        self._show(result, args, reviewed=args.sql, previous=previous)
-        if result.frame is not None and (args.plot or self.autoplot):
-            _plot(result, explicit=args.plot)
+        plot = args.plot or (previous is not None and self._thread_plot)  # a follow-up of a chart is charted too
+        if not args.sql:
+            self._thread_plot = plot
+        self._show(result, args, reviewed=args.sql, previous=previous, plot=plot)
+        if result.frame is not None and (plot or self.autoplot):
+            self._plot(result, engine, explicit=args.plot)
         if result.frame is not None and export_path is not None:
             print(f"-- exported {len(result.frame)} rows to {export(result.frame, export_path)}")
         if args.explain:
@@ -308,10 +327,14 @@ class Ask(Magics):
     @line_magic
     def ask_audit(self, line: str) -> None:
         """Monitoring figures from query_audit_log of the current connection (or Ask.audit_url)."""
+        from paysql_magic import charts
+
         args = parse_argstring(self.ask_audit, line)
         store = core.store_engine(self._resolve_engine(args), Settings(audit_url=self.audit_url))
-        figures = monitor.figures(store)
+        figures = monitor.figures(store, user=current_user())
         for title, frame in figures.items():
+            if title == monitor.CALLS_PER_DAY:
+                frame = monitor.fold_empty_days(frame)
             print(f"-- {title}")
             display(frame)
         figure = charts.chart(figures[monitor.CALLS_PER_DAY], monitor.CALLS_PER_DAY)
@@ -352,7 +375,52 @@ class Ask(Magics):
         for line in textwrap.wrap(text, width=100):
             print(f"-- {line}")
 
-    def _show(self, result: core.Result, args, *, reviewed: bool, previous: Previous | None = None) -> None:
+    def _plot(self, result: core.Result, engine: Engine, *, explicit: bool) -> None:
+        """The chart of ``result`` as a PNG, shown under the table (after the cell's result when in a cell); an
+        explicit ``--plot`` says so when its shape gets none. A partial current period is marked."""
+        from paysql_magic import charts
+
+        figure = _chart(charts, result)
+        if figure is None:
+            if explicit:
+                print("-- no chart: it needs a time column or one category column, plus numeric columns")
+            return
+        now = _database_now(engine) if charts._time_column(result.frame) is not None else None
+        if now is not None:
+            charts.mark_partial(figure, result.frame, now, result.question)
+        png = charts.png_bytes(figure)
+        if self._in_cell:
+            self._charts.append(png)
+        else:
+            display(Image(data=png))
+
+    def _pre_run_cell(self, *_args) -> None:
+        self._in_cell = True
+        self._charts.clear()
+
+    def _post_run_cell(self, *_args) -> None:
+        self._in_cell = False
+        charts, self._charts = self._charts, []
+        for png in charts:
+            display(Image(data=png))
+
+    def _render(self, result: core.Result, engine: Engine) -> None:
+        """Have the notebook show ``result.frame`` with money and counts formatted (the frame is not changed)."""
+        if result.frame is None or self.number_format == "raw":
+            return
+        key = engine.url.render_as_string(hide_password=True)
+        model = result.semantic_model or self._models.get(key)
+        if result.semantic_model is not None:
+            self._models[key] = result.semantic_model
+        lang = rendering.language(result.question) if self.number_format == "auto" else self.number_format
+        try:
+            rendering.remember(result.frame, rendering.layout(result.frame, result.sql, model, lang))
+        except Exception:  # the rendering is a convenience: never a failed cell
+            return
+
+    def _show(
+        self, result: core.Result, args, *, reviewed: bool, previous: Previous | None = None, plot: bool = False
+    ) -> None:
         if result.model_note and result.model_note not in self._notes_shown:
             self._notes_shown.add(result.model_note)
             print(result.model_note)
@@ -373,8 +441,8 @@ class Ask(Magics):
             rows = f"{result.row_count} row{'' if result.row_count == 1 else 's'}"
             capped = f" (row cap of {result.row_count} reached: raise it with --max-rows)" if result.truncated else ""
             print(f"-- {rows}{capped}, {result.timings_ms.get('total', 0):.0f} ms")
-        if not reviewed and self.insert_cell and not result.cached:  # a cached rerun adds no copy of the cell
-            self.shell.set_next_input(_review_cell(result, args), replace=False)
+        if not reviewed and self.insert_cell:  # one review cell per asking cell, whatever the cache holds
+            self._reviews.offer(self.shell, _review_cell(result, args, plot=plot), result.question)
 
 
 def _schemas(value: str | list[str] | None) -> tuple[str, ...] | None:
@@ -383,24 +451,36 @@ def _schemas(value: str | list[str] | None) -> tuple[str, ...] | None:
     return tuple(n.strip() for n in names if n.strip()) or None
 
 
-def _review_cell(result: core.Result, args) -> str:
+def _review_cell(result: core.Result, args, *, plot: bool = False) -> str:
     options = ["--sql"]
     if args.output:
         options.append(f"-o {args.output}")
     if args.demo:
         options.append("--demo")
-    if args.plot:
+    if args.plot or plot:
         options.append("--plot")
     return f"%%ask {' '.join(options)}\n{ASK_COMMENT} {result.question}\n{result.sql}"
 
 
-def _plot(result: core.Result, *, explicit: bool) -> None:
-    """Display the chart of ``result`` as a PNG; an explicit ``--plot`` says so when its shape gets none."""
-    figure = charts.chart(result.frame, result.question, model=result.semantic_model)
-    if figure is not None:
-        display(Image(data=charts.png_bytes(figure)))
-    elif explicit:
-        print("-- no chart: it needs a time column or one category column, plus numeric columns")
+def _chart(charts, result: core.Result):
+    """The chart of an answer, labelled by its semantic model where ``charts.chart`` takes one."""
+    return charts.chart(result.frame, result.question, model=result.semantic_model)
+
+
+def _database_now(engine: Engine):
+    """The database's wall-clock time (its session time zone), for marking the current period; None if unknown."""
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT localtimestamp")).scalar_one()
+    except Exception:
+        return None
+
+
+def _readable_url(engine: Engine) -> str:
+    """The connection URL for people: password masked, ``%2F`` in a socket path shown as ``/``."""
+    return unquote(mask(engine.url.render_as_string(hide_password=False)))
 
 
 def _split_options(magic, line: str) -> tuple[str, str]:
@@ -446,9 +526,21 @@ def _share_with_jupysql(engine: Engine) -> None:
     ConnectionManager.set(engine, displaycon=False)
 
 
+def short_error(message: str, limit: int = MAX_ERROR_LINES) -> str:
+    """An error for the notebook: its first line and, when it runs longer, its last sentence (what to do), in at
+    most ``limit`` lines; the full text stays in the audit row."""
+    lines = [line.rstrip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= limit:
+        return "\n".join(lines)
+    rest = " ".join(line.strip() for line in lines[1:])
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z«\"])", rest)
+    tail = textwrap.wrap(sentences[-1], width=116)[: limit - 1]
+    return "\n".join([lines[0], *(f"  {line}" for line in tail)])
+
+
 def _one_line_error(shell, etype, value, tb, tb_offset=None) -> list[str]:
-    """Show a paysql error as one line, without a traceback (the cell still fails)."""
-    stb = [f"paysql: {egress.redact(str(value))}"]
+    """Show a paysql error in at most three lines, without a traceback (the cell still fails)."""
+    stb = [f"paysql: {short_error(egress.redact(str(value)))}"]
     shell._showtraceback(etype, value, stb)  # IPython's hook for where a traceback goes (kernel: an error message)
     return stb
 
@@ -459,3 +551,42 @@ def load_ipython_extension(shell: InteractiveShell) -> None:
     shell.register_magics(magics)
     shell.configurables.append(magics)
     shell.set_custom_exc((PaysqlError,), _one_line_error)
+    shell.events.register("pre_run_cell", magics._pre_run_cell)
+    shell.events.register("post_run_cell", magics._post_run_cell)
+    rendering.register(shell)
+    _complete_options(shell, magics)
+    _hint_jupysql(shell)
+
+
+def _complete_options(shell: InteractiveShell, magics: Ask) -> None:
+    """Tab completion of ``%ask`` / ``%%ask`` options (``--pl<Tab>`` -> ``--plot``)."""
+    options = sorted({o for a in magics.ask.parser._actions for o in a.option_strings if o.startswith("--")})
+
+    def complete(_self, event) -> list[str]:
+        word = event.symbol or ""
+        return [o for o in options if o.startswith(word)] if word.startswith("-") else []
+
+    for command in ("%ask", "%%ask"):
+        shell.set_hook("complete_command", complete, str_key=command)
+
+
+def _hint_jupysql(shell: InteractiveShell) -> None:
+    """``%sql`` before ``%load_ext sql`` says how to get it (jupysql's own magic replaces this one once loaded)."""
+    if "sql" in shell.magics_manager.magics["line"]:
+        return
+
+    def sql(line: str = "", cell: str | None = None) -> None:
+        raise UsageError("%sql is jupysql's magic: run %load_ext sql first (paysql-magic shares its connection)")
+
+    shell.register_magic_function(sql, "line_cell", "sql")
+
+
+def _clean_help(text: str | None) -> str | None:
+    """IPython writes a magic's usage as a reStructuredText literal block ("::"); ``%ask?`` shows plain text."""
+    if not text:
+        return text
+    return re.sub(r"^::\n\n", "", textwrap.dedent(text).lstrip("\n"), count=1)
+
+
+Ask.ask.__doc__ = _clean_help(Ask.ask.__doc__)
+Ask.ask_audit.__doc__ = _clean_help(Ask.ask_audit.__doc__)

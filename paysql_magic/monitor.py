@@ -23,6 +23,8 @@ EXECUTION_TIME = "Average execution time"
 SUCCESS_RATE = "Success rate"
 CALLS_PER_DAY = "Calls per day (last 30 days)"
 UNFINISHED = "Calls started and not finished"
+RECENT_CALLS = "Your recent calls"
+RECENT = 10
 
 _TEMPLATES = {
     TOP_QUESTIONS: """
@@ -49,30 +51,45 @@ _TEMPLATES = {
 
 
 def _literal(value: str | None) -> str:
-    """A SQL literal for the caller's name (the executor runs with standard_conforming_strings on)."""
+    """A SQL literal for a caller's name (the executor runs with standard_conforming_strings on)."""
     return "NULL" if value is None else "'" + value.replace("\x00", "").replace("'", "''") + "'"
 
 
-def queries(engine: Engine, caller: str | None = None) -> dict[str, str]:
-    """The figures' SQL for the audit log behind ``engine`` and the caller (None: the database role's calls)."""
+_RECENT = """
+        SELECT created_at, source, status, left(question, 80) AS question, row_count, execution_time_ms
+        FROM {recent} ORDER BY id DESC LIMIT {limit}"""
+
+
+def queries(engine: Engine, caller: str | None = None, *, user: str | None = None) -> dict[str, str]:
+    """The figures' SQL for the audit log behind ``engine`` and the caller (None: the database role's calls); with
+    ``user``, first the most recent calls that name that user (``user_name``) among the caller's."""
     location = store.locate(engine)
+    recent = {RECENT_CALLS: _RECENT} if user else {}
     if location.legacy:
         table = location.table(store.AUDIT)
-        return {
-            title: sql.format(calls=table, activity=table) for title, sql in _TEMPLATES.items() if title != UNFINISHED
+        names = {"calls": table, "activity": table, "recent": f"{table} WHERE user_name = {_literal(user)}"}
+        templates = {title: sql for title, sql in _TEMPLATES.items() if title != UNFINISHED}
+    else:
+        names = {
+            "calls": f"{store.SCHEMA}.audit_calls({_literal(caller)})",
+            "activity": f"{store.SCHEMA}.audit_activity()",
+            "unfinished": f"{store.SCHEMA}.audit_unfinished({_literal(caller)})",
+            "recent": f"{store.SCHEMA}.audit_calls({_literal(caller)}) WHERE user_name = {_literal(user)}",
         }
-    names = {
-        "calls": f"{store.SCHEMA}.audit_calls({_literal(caller)})",
-        "activity": f"{store.SCHEMA}.audit_activity()",
-        "unfinished": f"{store.SCHEMA}.audit_unfinished({_literal(caller)})",
-    }
-    return {title: sql.format(**names) for title, sql in _TEMPLATES.items()}
+        templates = _TEMPLATES
+    return {title: sql.format(**names, limit=RECENT) for title, sql in {**recent, **templates}.items()}
 
 
-def figures(engine: Engine, caller: str | None = None) -> dict[str, pd.DataFrame]:
+def figures(engine: Engine, caller: str | None = None, *, user: str | None = None) -> dict[str, pd.DataFrame]:
     """The monitoring figures of the audit log on ``engine``, by title (``caller``: the API caller whose calls to
-    list; None in a notebook, where the database role is the caller)."""
+    list; None in a notebook, where the database role is the caller); with ``user``, first that user's most recent
+    calls (``user_name``)."""
     return {
         title: run_query(engine, sql, max_rows=None, allow_superuser=True).frame
-        for title, sql in queries(engine, caller).items()
+        for title, sql in queries(engine, caller, user=user).items()
     }
+
+
+def fold_empty_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """Calls per day without the days that had none (the chart keeps them: its axis shows the gaps)."""
+    return frame[frame["calls"] > 0].reset_index(drop=True)

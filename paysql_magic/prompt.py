@@ -163,7 +163,10 @@ def build_prompt(
     topic = " ".join(thread(previous, question))
     ddl = replace(shown, tables=tuple(select_tables(topic, shown, room, model))).to_ddl()
     text = f"{head}Schema:\n{ddl}\n\n{tail}"
-    return Prompt(question=question, schema=schema, text=text, previous=previous, params=params, model=model)
+    shots = tuple((e.question, e.sql) for e in examples or [])
+    return Prompt(
+        question=question, schema=schema, text=text, previous=previous, params=params, model=model, examples=shots
+    )
 
 
 # data values PostgreSQL quotes in errors: invalid input syntax for type integer: "<a customer's name>", Key (k)=(v)

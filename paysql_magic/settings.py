@@ -23,6 +23,10 @@ MODES = ("auto", "plan", "sql")
 SCHEMAS_ENV = "PAYSQL_SCHEMAS"
 STORE_SCHEMA_ENV = "PAYSQL_STORE_SCHEMA"
 DEFAULT_STORE_SCHEMA = "paysql"
+USER_ENV = "PAYSQL_USER"
+DEMO_DIR_ENV = "PAYSQL_DEMO_DIR"
+DEMO_ROWS_ENV = "PAYSQL_DEMO_ROWS"
+DEMO_ANCHOR_ENV = "PAYSQL_DEMO_ANCHOR"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
@@ -161,8 +165,18 @@ def env_semantic_model() -> str | None:
     return os.environ.get(SEMANTIC_MODEL_ENV) or None
 
 
+def env_demo_dir() -> Path | None:
+    """The embedded demo database's data directory from ``PAYSQL_DEMO_DIR`` (the magic and every ``paysql``
+    command read it), if set."""
+    value = os.environ.get(DEMO_DIR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def current_user() -> str | None:
-    """The operating-system user running the notebook, recorded in the audit log."""
+    """Who is asking, for the audit log: ``PAYSQL_USER`` when set (``paysql demo`` names its quickstart run so),
+    else the operating-system user running the notebook."""
+    if name := os.environ.get(USER_ENV, "").strip():
+        return name
     try:
         return os.getlogin()
     except OSError:

@@ -36,7 +36,7 @@ def test_scripted_provider_reply_is_guarded_executed_and_audited(reader_engine, 
     row = _last(admin_engine)
     assert (row["provider"], row["model"], row["user_name"]) == ("scripted", "m1", "analyst1")
     assert row["generated_sql"].startswith("Here you go")
-    assert "LIMIT 100000" in row["executed_sql"]  # the default row cap
+    assert "LIMIT" not in row["executed_sql"]  # COUNT(*) returns one row: no row cap added
     assert set(result.timings_ms) >= {"schema", "llm", "guard", "execute", "audit", "total"}
 
 

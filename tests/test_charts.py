@@ -179,3 +179,21 @@ def test_language_follows_cyrillic() -> None:
     assert language("Сколько транзакций?") == "ru"
     assert language("How many?") == "en"
     assert language(None) == "en"
+
+
+def test_a_running_period_is_marked_partial_and_a_finished_one_is_not() -> None:
+    from datetime import datetime
+
+    from paysql_magic.charts import chart, current_period, mark_partial
+
+    days = pd.DataFrame({"day": pd.date_range("2026-11-01", periods=5, freq="D"), "total_volume": [5.0, 6, 7, 8, 1]})
+    during = datetime(2026, 11, 5, 14, 30)  # the database's wall clock: the last day is today, still running
+    assert current_period(days, during) == "day"
+    assert current_period(days, datetime(2026, 11, 6, 0, 0)) is None  # the next day: the last one is whole
+    figure = chart(days, "Объем по дням")
+    assert mark_partial(figure, days, during, "Объем по дням")
+    assert [t.get_text() for t in figure.axes[0].texts] == ["неполный день"]
+    weeks = days.rename(columns={"day": "week"}).assign(week=pd.date_range("2026-10-05", periods=5, freq="7D"))
+    assert current_period(weeks, datetime(2026, 11, 4)) == "week"
+    hours = pd.DataFrame({"hour": [9.0, 10.0], "n": [1, 2]})  # an hour of the day: no date, never partial
+    assert current_period(hours, during) is None

@@ -181,16 +181,18 @@ def test_config_sets_defaults(shell, run):
         shell.run_line_magic("config", f"Ask.max_rows = {DEFAULT_MAX_ROWS}")
 
 
-def test_cached_rerun_inserts_no_cell_and_fresh_does(shell, run, admin_engine, capsys):
+def test_a_cached_answer_still_offers_its_review_cell(shell, run, admin_engine, capsys):
+    """A brand-new notebook asking a question the cache knows gets its review cell too (the kernel's fallback and
+    the JupyterLab extension keep it from duplicating: tests/test_review.py, tests/test_jupyterlab.py)."""
     question = "Сколько клиентов в каждом городе?"
     first = run(f"%%ask -o c1\n{question}")
     assert first.success, first.error_in_exec
-    assert shell.rl_next_input is not None or _last_audit(admin_engine)["cached"]  # it may have been cached before
+    assert shell.rl_next_input.startswith("%%ask --sql -o c1\n")
     capsys.readouterr()
     again = run(f"%%ask -o c2\n{question}")
     assert again.success
-    assert shell.rl_next_input is None  # "Run all" does not pile up copies of the reviewed cell
     assert ", cached" in capsys.readouterr().out
+    assert shell.rl_next_input.startswith(f"%%ask --sql -o c2\n-- ask: {question}\n")
     row = _last_audit(admin_engine)
     assert (row["cached"], row["attempts"], row["question"]) == (True, 0, question)
     assert again.result.equals(first.result)

@@ -94,22 +94,27 @@ def _audit_count(engine) -> int:
         return conn.execute(text("SELECT count(*) FROM paysql.query_audit_log")).scalar_one()
 
 
-def test_ask_audit_shows_the_figures_and_a_chart(run, shell, admin_engine) -> None:
+def test_ask_audit_shows_your_recent_calls_the_figures_and_a_chart(run, shell, admin_engine, monkeypatch) -> None:
+    monkeypatch.setenv("PAYSQL_USER", "audit-test-analyst")  # calls by others (the quickstart's ...) are not yours
     run("%%ask\nСколько транзакций было сегодня?")
     before = _audit_count(admin_engine)
     _, captured = run("%ask_audit")
     assert _audit_count(admin_engine) == before  # the monitoring queries are not audited
-    titles = (monitor.TOP_QUESTIONS, monitor.EXECUTION_TIME, monitor.SUCCESS_RATE, monitor.CALLS_PER_DAY)
-    for title in (*titles, monitor.UNFINISHED):
+    titles = (monitor.RECENT_CALLS, monitor.TOP_QUESTIONS, monitor.EXECUTION_TIME, monitor.SUCCESS_RATE)
+    for title in (*titles, monitor.CALLS_PER_DAY, monitor.UNFINISHED):
         assert f"-- {title}" in captured.stdout
     frames = [out.data["text/plain"] for out in captured.outputs if "image/png" not in out.data]
-    assert len(frames) == 5
-    top, timing, success, per_day, unfinished = frames
+    assert len(frames) == 6
+    recent, top, timing, success, per_day, unfinished = frames
+    assert "[1 rows x 6 columns]" in recent  # only this user's call
     assert "call_id" in unfinished
+    (mine,) = monitor.figures(admin_engine, user="audit-test-analyst")[monitor.RECENT_CALLS].itertuples()
+    assert (mine.question, mine.source, mine.status) == ("Сколько транзакций было сегодня?", "ask", "ok")
     assert "question" in top and "calls" in top and "Сколько транзакций было сегодня?" in top
     assert "avg_execution_ms" in timing
     assert "success_rate_pct" in success
-    assert "day" in per_day and len(per_day.splitlines()) > 30  # 30 days and a header
+    assert "day" in per_day and 2 <= len(per_day.splitlines()) <= 31  # the days with calls, empty days folded
+    assert " 0\n" not in per_day + "\n"
     assert len(_images(captured)) == 1
 
     with admin_engine.connect() as conn:
@@ -119,6 +124,7 @@ def test_ask_audit_shows_the_figures_and_a_chart(run, shell, admin_engine) -> No
     figures = monitor.figures(admin_engine)
     assert figures[monitor.SUCCESS_RATE]["success_rate_pct"].iloc[0] == float(expected)
     assert figures[monitor.CALLS_PER_DAY]["calls"].iloc[-1] >= 1  # today
+    assert len(figures[monitor.CALLS_PER_DAY]) == 30  # the chart keeps the empty days
     assert len(figures[monitor.TOP_QUESTIONS]) <= 10
 
 

@@ -127,3 +127,39 @@ def test_plan_prompt_and_schema_fit_the_budget_on_300_tables(company_databases) 
     schema = core.introspect(company.reader)
     model, _ = model_for(company.reader, schema)
     assert estimate_tokens(json.dumps(plan_schema(model), ensure_ascii=False)) < core.DEFAULT_GENERATION.budget_tokens
+
+
+def test_verified_examples_reach_the_model_as_plans(ollama_server: Loopback, reader_engine) -> None:
+    from paysql_magic import examples
+    from paysql_magic.demo import demo_model
+    from paysql_magic.providers.base import Prompt
+    from paysql_magic.providers.offline import OfflineProvider
+
+    question = "Топ 5 мерчантов по обороту за неделю"
+    sql = OfflineProvider().generate(Prompt(question, core.introspect(reader_engine), "", model=demo_model()))
+    examples.add(core.store_engine(reader_engine, core.DEFAULT_SETTINGS), question, sql, "verify")
+    ollama_server.reply("chat", ollama_server.ollama_chat(json.dumps(VOLUME_BY_CITY_YESTERDAY)))
+    core.ask("Топ 3 мерчанта по обороту за вчера", reader_engine, provider=OllamaProvider(host=ollama_server.url),
+             generation=PLAN)  # fmt: skip
+    sent = ollama_server.requests[0].body["messages"][-1]["content"]
+    assert f"Question: {question}\nPlan: " in sent and '"by": ["merchant"]' in sent and '"limit": 5' in sent
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Оборот по городам за вчера", "Доля отклоненных транзакций по каналам за неделю", "Сравни оборот сегодня и вчера",
+     "Week-over-week change in volume for the last 4 weeks", "Какие мерчанты не провели транзакций сегодня",
+     "Средний чек в Алматы кроме ATM за последние 30 дней"],
+)  # fmt: skip
+def test_an_offline_intent_round_trips_through_its_plan(question: str, reader_engine) -> None:
+    from paysql_magic.demo import demo_model
+    from paysql_magic.plans.compile import from_intent, to_intent
+    from paysql_magic.providers.offline.compose import to_sql
+    from paysql_magic.providers.offline.provider import parser_for
+
+    schema = core.introspect(reader_engine)
+    model = demo_model()
+    intent = parser_for(model, schema).parse(question)
+    plan = from_intent(intent)
+    again = to_intent(plan, model, plan_schema(model, sampled(model, schema)), lambda dimension, value: None)
+    assert to_sql(model, again) == to_sql(model, intent)

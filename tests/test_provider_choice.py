@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from paysql_magic.errors import ConfigError
-from paysql_magic.providers import PROVIDER_NAMES, choose_provider, get_provider
+from paysql_magic.providers import OFFLINE_MODEL, PROVIDER_NAMES, LazyOffline, choose_provider, get_provider
 from paysql_magic.providers.gemini import DEFAULT_MODEL as GEMINI_DEFAULT
 from paysql_magic.providers.offline import OfflineProvider
 
@@ -29,8 +29,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, closed_url: str) -> None:
 def test_offline_by_name_is_the_offline_parser() -> None:
     provider = get_provider("offline")
 
-    assert isinstance(provider, OfflineProvider)
-    assert (provider.name, provider.model) == ("offline", "offline-parser-1")
+    assert isinstance(provider, LazyOffline) and isinstance(provider.provider, OfflineProvider)
+    assert (provider.name, provider.model) == ("offline", "offline-parser-1") == (OfflineProvider.name, OFFLINE_MODEL)
+    assert OfflineProvider.model == OFFLINE_MODEL
 
 
 def test_names() -> None:
@@ -78,7 +79,7 @@ def test_auto_takes_ollama_when_it_answers(monkeypatch: pytest.MonkeyPatch, olla
 def test_auto_falls_back_to_offline(closed_url: str) -> None:
     provider, reason = choose_provider("auto")
 
-    assert isinstance(provider, OfflineProvider)
+    assert isinstance(provider, LazyOffline)
     assert reason == f"auto -> offline (no GEMINI_API_KEY or GOOGLE_API_KEY, no Ollama at {closed_url})"
 
 

@@ -58,7 +58,11 @@ def test_quickstart_runs_headless_without_errors(demo_env, tmp_path):
     assert csv[0] == "merchant_name,total_volume" and len(csv) == 11
     assert len(pd.read_excel(tmp_path / "top_merchants.xlsx")) == 10  # %ask --export
     charted = {c.source.splitlines()[1] for c in asks if any("image/png" in o.get("data", {}) for o in c.outputs)}
-    assert charted == {"Top 5 MCC categories by volume today", "Daily volume for the last 30 days"}  # the two --plot
+    plotted = {"Top 5 MCC categories by volume today", "Daily volume for the last 30 days"}  # the two --plot
+    assert charted == plotted | {"now by week", "а теперь только по Алматы"}  # and the follow-ups of the chart
+    for cell in (c for c in asks if c.source.splitlines()[1] in charted):  # the chart is under the table
+        kinds = [o.output_type for o in cell.outputs if o.output_type in ("execute_result", "display_data")]
+        assert kinds == ["execute_result", "display_data"], cell.source
     audit_output = _text(nb.cells[-1])
     assert "ask" in audit_output and "edited" in audit_output and "ok" in audit_output
 

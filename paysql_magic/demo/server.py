@@ -32,8 +32,11 @@ _servers: dict[Path, PostgresServer] = {}  # this process's handles, by data dir
 
 
 def default_data_dir() -> Path:
-    """Where the demo database lives unless told otherwise (the user data dir of paysql-magic)."""
-    return Path(platformdirs.user_data_dir("paysql-magic")) / "demo"
+    """Where the demo database lives unless told otherwise: ``PAYSQL_DEMO_DIR`` (read by the magic and every
+    ``paysql`` command alike), else the user data dir of paysql-magic."""
+    from paysql_magic.settings import env_demo_dir
+
+    return env_demo_dir() or Path(platformdirs.user_data_dir("paysql-magic")) / "demo"
 
 
 def _data_dir(data_dir: Path | str | None) -> Path:

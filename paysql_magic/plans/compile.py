@@ -166,3 +166,48 @@ def _period(w: Window) -> str:
     if w.kind == "month":
         return f"month {w.month}"
     return w.kind
+
+
+def _period_of(window: Window | None) -> dict | None:
+    if window is None:
+        return None
+    if window.kind == "month":
+        return {"kind": "month", "month": window.month}
+    if window.kind in ("today", "yesterday"):
+        return {"kind": window.kind}
+    return {"kind": window.kind, "n": window.n, "unit": window.unit}
+
+
+def from_intent(intent: Intent) -> dict[str, Any]:
+    """The plan of an intent (the offline parser's, or one recovered from reviewed SQL): how verified examples
+    are shown to a model in plan mode."""
+
+    def filter_of(f: Filter) -> dict:
+        field = "merchant" if f.field == "brand" else f.field
+        return {"dimension": field, "values": [str(v) for v in f.values], "negated": f.negated}
+
+    measures = []
+    for m in intent.measures:
+        spec: dict[str, Any] = {"measure": m.kind}
+        if m.condition is not None:
+            spec["share_of"], spec["basis"] = filter_of(m.condition), m.basis
+        if m.per:
+            spec["per"] = m.per
+        measures.append(spec)
+    plain = [f for f in intent.filters if f.op == "in"]
+    amount = next((f for f in intent.filters if f.field == "amount"), None)
+    first, second = intent.compare or (intent.window, None)
+    order = intent.order[0] if intent.order and intent.order[0].key not in SERIES else None
+    return {
+        "needs_sql": None,
+        "measures": measures,
+        "by": list(intent.dimensions),
+        "filters": [filter_of(f) for f in plain],
+        "amount": {"op": amount.op, "values": list(amount.values)} if amount else None,
+        "period": _period_of(first),
+        "compare_to": _period_of(second),
+        "growth": intent.growth,
+        "without_payments": intent.absent,
+        "order": {"by": order.key, "descending": order.descending} if order else None,
+        "limit": intent.limit,
+    }

@@ -13,6 +13,7 @@ from paysql_magic.settings import GEMINI_KEY_ENVS, env_gemini_key, env_ollama_ho
 
 PROVIDER_NAMES = ("auto", "gemini", "ollama", "offline")
 CLOUD_PROVIDERS = ("gemini",)  # they send the prompt off this machine (Ollama runs locally)
+OFFLINE_MODEL = "offline-parser-1"  # OfflineProvider.model, known without importing the parser
 
 
 def choose_provider(name: str, model: str | None = None) -> tuple[Provider, str]:
@@ -38,7 +39,7 @@ def get_provider(name: str, model: str | None = None) -> Provider:
 def _choose_auto(model: str | None) -> tuple[Provider, str]:
     if env_gemini_key():
         return _make("gemini", model), "auto -> gemini (a Gemini API key is set)"
-    from paysql_magic.providers.ollama import ollama_answers
+    from paysql_magic.providers.probe import ollama_answers  # not the ollama client: 0.3 s of imports
 
     host = env_ollama_host()
     no_key = f"no {' or '.join(GEMINI_KEY_ENVS)}"
@@ -56,9 +57,44 @@ def _make(name: str, model: str | None) -> Provider:
         from paysql_magic.providers.ollama import OllamaProvider
 
         return OllamaProvider(model)
-    from paysql_magic.providers.offline import OfflineProvider
-
-    return OfflineProvider()
+    return LazyOffline()
 
 
-__all__ = ["CLOUD_PROVIDERS", "PROVIDER_NAMES", "Prompt", "Provider", "choose_provider", "cloud_bound", "get_provider"]
+class LazyOffline:
+    """The offline provider, its parser imported on the first ``generate``: a cached answer needs only its name and
+    model (the cache key), and the parser's imports (pymorphy3, the spelling dictionary) cost 0.6 s."""
+
+    name = "offline"
+    model = OFFLINE_MODEL
+    remote = False
+
+    def __init__(self) -> None:
+        self._provider = None
+
+    @property
+    def provider(self):
+        """The real ``OfflineProvider`` (imported and made on first use)."""
+        if self._provider is None:
+            from paysql_magic.providers.offline import OfflineProvider
+
+            self._provider = OfflineProvider()
+        return self._provider
+
+    def generate(self, prompt: Prompt) -> str:
+        return self.provider.generate(prompt)
+
+    def __getattr__(self, name: str):
+        return getattr(self.provider, name)
+
+
+__all__ = [
+    "CLOUD_PROVIDERS",
+    "OFFLINE_MODEL",
+    "PROVIDER_NAMES",
+    "LazyOffline",
+    "Prompt",
+    "Provider",
+    "choose_provider",
+    "cloud_bound",
+    "get_provider",
+]

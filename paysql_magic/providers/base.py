@@ -23,6 +23,7 @@ class Prompt:
     previous: Previous | None = None
     params: Mapping[str, Value] = field(default_factory=dict)
     model: SemanticModel | None = None
+    examples: tuple[tuple[str, str], ...] = ()  # verified (question, SQL) pairs in the prompt
 
 
 class Provider(Protocol):

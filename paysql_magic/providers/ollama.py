@@ -6,19 +6,19 @@ The client raises ``ollama.ResponseError`` (with ``status_code``) for an HTTP er
 
 from __future__ import annotations
 
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import ollama
 
 from paysql_magic.errors import ProviderError
 from paysql_magic.providers.base import Prompt
+from paysql_magic.providers.probe import ollama_answers
 from paysql_magic.providers.structured import REPLY_INSTRUCTIONS, REPLY_SCHEMA, one_line, read_reply
 from paysql_magic.settings import env_ollama_host, env_ollama_model
 
 DEFAULT_MODEL = "qwen2.5-coder:7b"
+__all__ = ["DEFAULT_MODEL", "OllamaProvider", "ollama_answers"]
 
 
 class OllamaProvider:
@@ -67,22 +67,3 @@ class OllamaProvider:
         if not text or not text.strip():
             raise ProviderError(f"Ollama model {self.model} returned an empty reply: rephrase the question or retry")
         return text
-
-
-def ollama_answers(host: str, timeout_s: float = 0.5) -> bool:
-    """Whether an Ollama server answers ``GET /api/tags`` at ``host`` within ``timeout_s``.
-
-    A plain TCP connect comes first: when nothing listens (the usual case) that answers in microseconds, where
-    building an HTTP client alone costs ~20 ms on every ``%%ask``.
-    """
-    address = urlsplit(host if "://" in host else f"http://{host}")
-    try:
-        socket.create_connection((address.hostname or "127.0.0.1", address.port or 11434), timeout_s).close()
-    except OSError:
-        return False
-    try:
-        with ollama.Client(host=host, timeout=timeout_s) as client:
-            client.list()
-    except (ollama.ResponseError, ConnectionError, httpx.HTTPError, ValueError):
-        return False
-    return True

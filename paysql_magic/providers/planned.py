@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 
+import sqlglot
+import sqlglot.errors
+
 from paysql_magic.errors import Declined
-from paysql_magic.plans.compile import Known, NeedsSql, PlanError, describe, read_plan, to_intent
+from paysql_magic.plans.compile import Known, NeedsSql, PlanError, describe, from_intent, read_plan, to_intent
 from paysql_magic.plans.schema import PLAN_INSTRUCTIONS, plan_schema
 from paysql_magic.providers.base import Prompt, Provider
 from paysql_magic.providers.offline.compose import to_sql
@@ -53,9 +56,30 @@ class PlannedProvider:
         raise Declined("no plan")  # unreachable: the loop returns or raises
 
 
+def _recovered(prompt: Prompt) -> list[str]:
+    """Verified examples as plans, where the plan can be recovered: the offline parser's reading of the example's
+    question compiles to the example's SQL (compared as sqlglot trees)."""
+    from paysql_magic.providers.offline.provider import parser_for
+
+    shown = []
+    for question, sql in prompt.examples:
+        try:
+            intent = parser_for(prompt.model, prompt.schema).parse(question)
+            same = sqlglot.parse_one(to_sql(prompt.model, intent), read="postgres") == sqlglot.parse_one(
+                sql, read="postgres"
+            )
+        except (Declined, sqlglot.errors.SqlglotError):
+            continue
+        if same:
+            shown.append(f"Question: {question}\nPlan: {json.dumps(from_intent(intent), ensure_ascii=False)}")
+    return shown
+
+
 def _plan_text(prompt: Prompt) -> str:
-    """What the model reads in plan mode: the conventions of this database, the earlier questions of a follow-up,
-    and the question (the plan's JSON Schema carries the names)."""
+    """What the model reads in plan mode: the conventions of this database, verified examples as plans, the
+    earlier questions of a follow-up, and the question (the plan's JSON Schema carries the names)."""
+    examples = _recovered(prompt)
+    shots = "Verified examples:\n" + "\n\n".join(examples) + "\n\n" if examples else ""
     earlier = ""
     if prompt.previous is not None:
         earlier = (
@@ -63,4 +87,4 @@ def _plan_text(prompt: Prompt) -> str:
             + json.dumps(list(prompt.previous.questions), ensure_ascii=False)
             + "\n"
         )
-    return f"Business conventions:\n{glossary(prompt.model)}\n\n{earlier}Question: {prompt.question}\n"
+    return f"Business conventions:\n{glossary(prompt.model)}\n\n{shots}{earlier}Question: {prompt.question}\n"
