@@ -363,7 +363,9 @@ class Ask(Magics):
                 provider = get_provider(args.provider or self.provider, args.model or self.model)
             label = f"explaining with {provider.name}/{provider.model}"
             with waiting(label) if provider.remote else nullcontext():
-                text = explain(result.question or "", result.sql, provider, model=result.semantic_model)
+                text = explain(
+                    result.question or "", result.sql, provider, model=result.semantic_model, plan=result.plan
+                )
         except PaysqlError as exc:
             print(f"-- explanation unavailable: {exc}")
             return
