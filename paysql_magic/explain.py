@@ -61,9 +61,9 @@ def explain(
     semantic model the answer was made with) names the amount and the fact table of the deterministic text;
     ``plan`` (the answer's plan line, in plan mode) comes first, so the analyst reviews meaning before joins."""
     remote = getattr(provider, "explain", None)
-    lead = f"Plan: {plan}. " if plan else ""
+    lead = f"Plan: {plan}.\n" if plan else ""  # a line of its own
     if callable(remote):
-        return one_line(lead + remote(prompt_text(question, sql)), MAX_CHARS)
+        return lead + one_line(remote(prompt_text(question, sql)), MAX_CHARS)
     return lead + describe(sql, language(question), model=model)
 
 

@@ -369,8 +369,9 @@ class Ask(Magics):
         except PaysqlError as exc:
             print(f"-- explanation unavailable: {exc}")
             return
-        for line in textwrap.wrap(text, width=100):
-            print(f"-- {line}")
+        for paragraph in text.splitlines():
+            for line in textwrap.wrap(paragraph, width=100):
+                print(f"-- {line}")
 
     def _plot(self, result: core.Result, engine: Engine, *, explicit: bool) -> None:
         """The chart of ``result`` as a PNG, shown under the table (after the cell's result when in a cell); an

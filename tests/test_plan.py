@@ -172,4 +172,4 @@ def test_explain_reads_from_the_plan() -> None:
     text = explain(
         "Оборот по городам за вчера", "SELECT 1", OfflineProvider(), plan="total_volume | by city | yesterday"
     )
-    assert text.startswith("Plan: total_volume | by city | yesterday. ")
+    assert text.startswith("Plan: total_volume | by city | yesterday.\n")
