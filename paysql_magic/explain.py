@@ -54,13 +54,17 @@ def prompt_text(question: str, sql: str) -> str:
     )
 
 
-def explain(question: str, sql: str, provider: object, *, model: SemanticModel | None = None) -> str:
+def explain(
+    question: str, sql: str, provider: object, *, model: SemanticModel | None = None, plan: str | None = None
+) -> str:
     """One paragraph explaining ``sql``; a remote provider's ``ProviderError`` is raised as is. ``model`` (the
-    semantic model the answer was made with) names the amount and the fact table of the deterministic text."""
+    semantic model the answer was made with) names the amount and the fact table of the deterministic text;
+    ``plan`` (the answer's plan line, in plan mode) comes first, so the analyst reviews meaning before joins."""
     remote = getattr(provider, "explain", None)
+    lead = f"Plan: {plan}.\n" if plan else ""  # a line of its own
     if callable(remote):
-        return one_line(remote(prompt_text(question, sql)), MAX_CHARS)
-    return describe(sql, language(question), model=model)
+        return lead + one_line(remote(prompt_text(question, sql)), MAX_CHARS)
+    return lead + describe(sql, language(question), model=model)
 
 
 def describe(sql: str, lang: str, *, model: SemanticModel | None = None) -> str:

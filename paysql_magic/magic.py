@@ -368,12 +368,15 @@ class Ask(Magics):
                 provider = get_provider(args.provider or self.provider, args.model or self.model)
             label = f"explaining with {provider.name}/{provider.model}"
             with waiting(label) if provider.remote else nullcontext():
-                text = explain(result.question or "", result.sql, provider, model=result.semantic_model)
+                text = explain(
+                    result.question or "", result.sql, provider, model=result.semantic_model, plan=result.plan
+                )
         except PaysqlError as exc:
             print(f"-- explanation unavailable: {exc}")
             return
-        for line in textwrap.wrap(text, width=100):
-            print(f"-- {line}")
+        for paragraph in text.splitlines():
+            for line in textwrap.wrap(paragraph, width=100):
+                print(f"-- {line}")
 
     def _plot(self, result: core.Result, engine: Engine, *, explicit: bool) -> None:
         """The chart of ``result`` as a PNG, shown under the table (after the cell's result when in a cell); an

@@ -163,3 +163,13 @@ def test_an_offline_intent_round_trips_through_its_plan(question: str, reader_en
     plan = from_intent(intent)
     again = to_intent(plan, model, plan_schema(model, sampled(model, schema)), lambda dimension, value: None)
     assert to_sql(model, again) == to_sql(model, intent)
+
+
+def test_explain_reads_from_the_plan() -> None:
+    from paysql_magic.explain import explain
+    from paysql_magic.providers.offline import OfflineProvider
+
+    text = explain(
+        "Оборот по городам за вчера", "SELECT 1", OfflineProvider(), plan="total_volume | by city | yesterday"
+    )
+    assert text.startswith("Plan: total_volume | by city | yesterday.\n")
