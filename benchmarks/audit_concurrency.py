@@ -2,7 +2,8 @@
 
 Each process asks with the offline provider (two questions, and every third call an SQL the guard refuses) for
 ``--seconds`` and counts its calls; then the rows per process (``user_name``) are counted and the hash chain is
-recomputed. Exit 0 when every process wrote exactly its calls and the chain is intact.
+recomputed, as the admin (the reader may not read the audit log). Exit 0 when every process wrote exactly its calls
+and the chain is intact.
 
     python benchmarks/audit_concurrency.py --procs 8 --seconds 60 --data-dir /tmp/paysql-bench
 """
@@ -48,13 +49,13 @@ def written_rows(url: str, users: list[str]) -> dict[str, int]:
 
     with engine_for(url).connect() as conn:
         rows = conn.execute(
-            text("SELECT user_name, count(*) FROM query_audit_log WHERE user_name = ANY(:u) GROUP BY user_name"),
+            text("SELECT user_name, count(*) FROM paysql.query_audit_log WHERE user_name = ANY(:u) GROUP BY user_name"),
             {"u": users},
         ).all()
     return {user: 0 for user in users} | dict(rows)
 
 
-def run(url: str, procs: int, seconds: float) -> bool:
+def run(url: str, admin_url: str, procs: int, seconds: float) -> bool:
     """Run the processes, print expected vs written rows per process and in total; True when all match."""
     from paysql_magic.audit import verify_chain
     from paysql_magic.connection import engine_for
@@ -63,10 +64,10 @@ def run(url: str, procs: int, seconds: float) -> bool:
     users = [f"bench-{run_id}-{i}" for i in range(procs)]
     with multiprocessing.get_context("spawn").Pool(procs) as pool:
         calls = pool.starmap(worker, [(url, user, seconds) for user in users])
-    written = written_rows(url, users)
+    written = written_rows(admin_url, users)
     for user, expected in zip(users, calls, strict=True):
         print(f"{user}: expected {expected} rows, written {written[user]}")
-    check = verify_chain(engine_for(url))
+    check = verify_chain(engine_for(admin_url))
     total_expected, total_written = sum(calls), sum(written.values())
     print(f"total: {procs} processes x {seconds:g} s: expected {total_expected} rows, written {total_written}")
     print(f"audit log {'broken at ' + check.broken if check.broken else f'intact: {check.rows} rows'}")
@@ -79,14 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     parser.add_argument("--database-url", help="A reader URL of a prepared database instead of the demo.")
+    parser.add_argument("--admin-url", help="An admin (or auditor) URL of that database, to count the rows.")
     args = parser.parse_args(argv)
     if args.database_url:
-        url = args.database_url
+        url, admin_url = args.database_url, args.admin_url or args.database_url
     else:
         from paysql_magic.demo import start_demo
 
-        url = start_demo(args.data_dir).reader_url
-    return 0 if run(url, args.procs, args.seconds) else 1
+        demo = start_demo(args.data_dir)
+        url, admin_url = demo.reader_url, demo.admin_url
+    return 0 if run(url, admin_url, args.procs, args.seconds) else 1
 
 
 if __name__ == "__main__":

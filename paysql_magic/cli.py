@@ -194,26 +194,59 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    from paysql_magic.audit import verify_chain
+    """Exit 0 when the chain is intact (and matches ``--anchor``), 1 at the first broken link or a bad end."""
+    from paysql_magic.audit import Anchor, verify_chain
     from paysql_magic.connection import engine_for
 
-    check = verify_chain(engine_for(args.database_url or _demo_url(args.data_dir)))
+    anchor = None
+    if args.anchor:
+        try:
+            anchor = Anchor.from_json(Path(args.anchor).expanduser().read_text())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"paysql: audit verify: cannot read the anchor {args.anchor}: {exc}", file=sys.stderr)
+            return 2
+    check = verify_chain(engine_for(args.database_url or _demo_admin_url(args.data_dir)), anchor)
     if check.broken:
         print(f"audit log broken at {check.broken}")
         return 1
     legacy = f" ({check.legacy} older rows without a hash)" if check.legacy else ""
-    print(f"audit log intact: {check.rows} rows{legacy}")
+    anchored = f", matching the anchor of {anchor.rows} rows up to id {anchor.last_id}" if check.anchored else ""
+    print(f"audit log intact: {check.rows} rows{legacy}{anchored}")
+    if check.unfinished:
+        shown = ", ".join(f"{call_id} at {started}" for call_id, started in check.unfinished[-5:])
+        count = len(check.unfinished)
+        print(f"{count} call{'s' if count != 1 else ''} started and not finished (killed or still running): {shown}")
+    return 0
+
+
+def audit_anchor(args: argparse.Namespace) -> int:
+    """Print (or write) the chain's end now, to keep elsewhere and give ``paysql audit verify --anchor`` later."""
+    from paysql_magic.audit import anchor
+    from paysql_magic.connection import engine_for
+
+    value = anchor(engine_for(args.database_url or _demo_admin_url(args.data_dir))).to_json()
+    if args.output:
+        Path(args.output).expanduser().write_text(value + "\n")
+        print(f"-- anchor written to {args.output}: keep it where the database's admins cannot change it")
+    else:
+        print(value)
     return 0
 
 
 def audit_import(args: argparse.Namespace) -> int:
+    """Exit 0 when every row is in the log, 1 when some could not be imported (listed on stderr)."""
     from paysql_magic.audit import import_fallback
     from paysql_magic.connection import engine_for
 
     path = Path(args.file).expanduser() if args.file else None
-    found, written = import_fallback(engine_for(args.database_url or _demo_url(args.data_dir)), path)
-    print(f"audit fallback: {found} rows in the file, {written} written, {found - written} already in the log")
-    return 0
+    done = import_fallback(engine_for(args.database_url or _demo_url(args.data_dir)), path)
+    print(
+        f"audit fallback: {done.found} rows in the file, {done.written} written, {done.present} already in the log"
+        + (f", {len(done.failed)} not imported" if done.failed else "")
+    )
+    for line in done.failed:
+        print(f"paysql: audit import: {line}", file=sys.stderr)
+    return 1 if done.failed else 0
 
 
 def grant_readonly(args: argparse.Namespace) -> int:
@@ -224,19 +257,44 @@ def grant_readonly(args: argparse.Namespace) -> int:
     from paysql_magic import grants
     from paysql_magic.connection import connect, engine_for, first_line
 
+    if not (args.role or args.auditor):
+        print(
+            "paysql: grant-readonly: name the analysts' role (--role NAME) or an auditor (--auditor NAME)",
+            file=sys.stderr,
+        )
+        return 2
     url = args.database_url or _demo_admin_url(args.data_dir)
+    statements: list[str] = []
+    done: list[str] = []
     try:
         with connect(engine_for(url)) as conn, conn.begin():
             database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
-            grants.check_role(conn, args.role)
-            relations = grants.relations(conn, args.tables)
-            statements = grants.readonly_statements(args.role, database, relations)
+            temp = grants.TEMP_FILE_LIMIT if grants.is_superuser(conn) else None  # only a superuser may set it
+            relations = []
+            if args.role:
+                grants.check_role(conn, args.role)
+                relations = grants.relations(conn, args.tables)
+                statements += grants.readonly_statements(args.role, database, relations, temp_file_limit=temp)
+            if args.auditor:
+                grants.check_role(conn, args.auditor)
+                statements += grants.auditor_statements(args.auditor, database, temp_file_limit=temp)
             if args.apply:
-                grants.ensure_own_tables(conn)
+                moved = grants.ensure_own_tables(conn)
                 grants.apply(conn, statements)
-                done = grants.applied(conn, args.role, database, relations)
+                done += [f"-- moved {line} (paysql's own schema)" for line in moved]
+                if args.role:
+                    done.append(grants.applied(conn, args.role, database, relations))
+                if args.auditor:
+                    done.append(grants.applied_auditor(conn, args.auditor))
             else:
-                done = f"-- dry run: role {args.role} would SELECT {grants.describe(relations)}; add --apply to run it"
+                if args.role:
+                    done.append(
+                        f"-- dry run: role {args.role} would SELECT {grants.describe(relations)}; add --apply to run it"
+                    )
+                if args.auditor:
+                    done.append(f"-- dry run: auditor {args.auditor} would read paysql's audit log; add --apply")
+            if temp is None:
+                done.append("-- temp_file_limit not set: only a superuser may set it (run this as one)")
     except grants.GrantError as exc:
         print(f"paysql: grant-readonly: {exc}", file=sys.stderr)
         return 2
@@ -244,7 +302,7 @@ def grant_readonly(args: argparse.Namespace) -> int:
         print(f"paysql: grant-readonly: {first_line(exc)}", file=sys.stderr)
         return 2
     print("\n".join(f"{statement};" for statement in statements))
-    print(done)
+    print("\n".join(done))
     return 0
 
 
@@ -371,11 +429,23 @@ def _parser() -> argparse.ArgumentParser:
     im = au_sub.add_parser("import", help="Write the rows of the local fallback file (idempotent, by call_id).")
     im.add_argument("--file", help="The fallback file (default: PAYSQL_AUDIT_FALLBACK or the user data dir).")
     im.set_defaults(func=audit_import)
-    for p_audit in (v, im):
-        p_audit.add_argument("--database-url", help="The audit database (default: the embedded demo database).")
+    v.add_argument(
+        "--anchor", metavar="FILE", help="An anchor from `paysql audit anchor`: the chain must still hold it."
+    )
+    an = au_sub.add_parser("anchor", help="Print the chain's end (rows, last id and hash) to keep elsewhere.")
+    an.add_argument("--output", metavar="FILE", help="Write it to FILE instead of printing it.")
+    an.set_defaults(func=audit_anchor)
+    for p_audit in (v, im, an):
+        p_audit.add_argument(
+            "--database-url",
+            help="The audit database (default: the embedded demo database; verify reads as its admin).",
+        )
         p_audit.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
     g = sub.add_parser("grant-readonly", help="Print (or --apply) the grants of a least-privilege role for paysql.")
-    g.add_argument("--role", required=True, help="The role to create or restrict.")
+    g.add_argument("--role", help="The analysts' role to create or restrict (one per analyst is best).")
+    g.add_argument(
+        "--auditor", metavar="ROLE", help="A role to create that reads every caller's audit rows (and nothing else)."
+    )
     g.add_argument(
         "--tables",
         help="Comma-separated tables or views to read, schema.table or bare (found on the search path); default: "
@@ -414,7 +484,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
-    from paysql_magic.settings import DEFAULT_MAX_ROWS
+    from paysql_magic.settings import DEFAULT_API_MAX_BYTES, DEFAULT_MAX_ROWS
 
     s = sub.add_parser("serve", help="Run the HTTP API (POST /api/query) and the web page on uvicorn.")
     s.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1; others need API keys).")
@@ -432,6 +502,27 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         "--rate-limit", help="Requests per caller, e.g. 60/minute (default: PAYSQL_RATE_LIMIT, else 60/minute)."
     )
     s.add_argument("--cors-origin", action="append", default=[], help="An origin allowed from browsers (repeat).")
+    s.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="A Host name to answer besides loopback (repeat; *.example.com for subdomains): others get 421.",
+    )
+    s.add_argument(
+        "--forwarded-allow-ips",
+        type=lambda v: [ip.strip() for ip in v.split(",") if ip.strip()],
+        default=[],
+        metavar="IPS",
+        help="Proxies (comma-separated addresses) whose X-Forwarded-For is believed (default: none).",
+    )
+    s.add_argument(
+        "--max-bytes",
+        type=_size,
+        default=DEFAULT_API_MAX_BYTES,
+        metavar="SIZE",
+        help="The most bytes an answer's rows may hold, e.g. 25MB (default); more is 422 result_too_large.",
+    )
     _add_model_options(s)
     s.set_defaults(func=serve)
     k = sub.add_parser("keys", help="Create, list or revoke API keys of `paysql serve` (only hashes are stored).")
@@ -448,6 +539,15 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         p_keys.add_argument("--database-url", help="Where the keys live (default: the embedded demo, as its admin).")
         p_keys.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
         p_keys.set_defaults(func=keys)
+
+
+def _size(value: str) -> int:
+    from paysql_magic.settings import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def serve(args: argparse.Namespace) -> int:

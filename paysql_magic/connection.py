@@ -52,6 +52,14 @@ def engine_for(url: str) -> Engine:
         raise ConfigError(f"cannot use database URL {mask(normalized)}: {exc}") from None
 
 
+def psycopg_engine(engine: Engine) -> Engine:
+    """``engine`` when it runs on psycopg 3, else the shared psycopg 3 engine for the same URL (psycopg2 sends
+    everything through the simple query protocol, and its encoding cannot follow a ``SET client_encoding``)."""
+    if engine.dialect.driver == "psycopg":
+        return engine
+    return engine_for(engine.url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+
+
 def first_line(exc: BaseException) -> str:
     """The driver's own one-line message for a database error (no SQL, no parameters, no URL)."""
     orig = getattr(exc, "orig", None) or exc

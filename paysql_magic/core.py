@@ -89,6 +89,8 @@ class _Call:
         self.timings_ms["total"] = (perf_counter() - self._start) * 1000
 
     def run(self, body) -> Result:
+        # the call's start, so a call that never finishes (process killed, machine lost) is visible
+        self.timed("audit_start", audit.start, store_engine(self.engine, self.settings), self.record)
         try:
             result = body(self)
         except PaysqlError as exc:
@@ -133,6 +135,7 @@ def _run(call: _Call, guarded: guard.GuardedSql, question: str | None, *, run: b
         max_rows=settings.max_rows,
         exact_decimal=settings.exact_decimal,
         allow_superuser=settings.allow_superuser,
+        max_bytes=settings.max_bytes,
     )
     call.note(row_count=outcome.row_count, execution_time_ms=outcome.execution_time_ms)
     return Result(

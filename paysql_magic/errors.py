@@ -10,8 +10,9 @@
     ├── ProviderError           the provider failed (down, no key, bad reply)
     │   └── Declined            the provider understood too little to write SQL; says what it needs
     ├── SqlRefused              the guard rejected the SQL (``reason`` says why)
-    └── ExecutionError          the database raised while running the query
-        └── QueryTimeout        the statement timeout cancelled the query
+    ├── ExecutionError          the database raised while running the query
+    │   └── QueryTimeout        the statement timeout cancelled the query
+    └── ResultTooLarge          the result holds more bytes than the cap
 
 Messages never contain secrets: URLs are rendered with their password masked.
 """
@@ -85,3 +86,8 @@ class ExecutionError(PaysqlError):
 
 class QueryTimeout(ExecutionError):
     """Raised when the statement timeout cancels the query."""
+
+
+class ResultTooLarge(PaysqlError):
+    """Raised when a result holds more bytes than the cap (``Ask.max_bytes``, ``paysql serve --max-bytes``); the
+    fetch stops there. Not an ``ExecutionError``: no repair round can make the data smaller."""

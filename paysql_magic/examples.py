@@ -2,7 +2,8 @@
 
 Only SQL an analyst reviewed becomes an example: ``%ask --verify`` (source ``verify``) or a query run from the
 ``%%ask --sql`` cell (source ``edited``). Unreviewed generated SQL never does. Retrieval is TF-IDF-weighted
-token overlap (no network model).
+token overlap (no network model). They live in ``paysql.verified_examples``; a reader lists and adds them through
+``paysql.examples_list`` and ``paysql.examples_add`` only.
 """
 
 from __future__ import annotations
@@ -14,21 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
-from paysql_magic.connection import create_if_missing
+from paysql_magic import pgtext, store
+from paysql_magic.connection import connect, create_if_missing
 
-EXAMPLES_TABLE = "verified_examples"
-
-EXAMPLES_DDL = f"""
-CREATE TABLE IF NOT EXISTS {EXAMPLES_TABLE} (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    question text NOT NULL,
-    sql text NOT NULL,
-    source text NOT NULL CHECK (source IN ('verify', 'edited')),
-    created_at timestamptz NOT NULL DEFAULT now(),
-    db_user text NOT NULL DEFAULT session_user,
-    UNIQUE (question, sql)
-)
-"""
+EXAMPLES_TABLE = store.EXAMPLES  # the bare name (schema.py excludes it from introspection in any schema)
+EXAMPLES_QUALIFIED = f"{store.SCHEMA}.{store.EXAMPLES}"
+_LEGACY = f"{store.LEGACY_SCHEMA}.{EXAMPLES_TABLE}"
+_LEGACY_DDL = store.EXAMPLES_DDL.replace(EXAMPLES_QUALIFIED, _LEGACY)
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -45,29 +38,38 @@ def tokens(value: str) -> list[str]:
 
 
 def ensure_table(conn: Connection) -> None:
-    """Create ``verified_examples`` if it does not exist (the caller commits)."""
-    conn.execute(text(EXAMPLES_DDL))
+    """Create paysql's schema with ``verified_examples`` if it does not exist (an admin; the caller commits)."""
+    store.ensure(conn)
 
 
 def add(engine: Engine, question: str, sql: str, source: str) -> None:
     """Store one verified pair (a repeat is ignored)."""
-    with engine.begin() as conn:
-        create_if_missing(conn, EXAMPLES_TABLE, ensure_table)
+    params = {"q": pgtext.stored(question.strip()), "s": pgtext.stored(sql.strip()), "source": source}
+    legacy = store.locate(engine).legacy
+    with store.write_transaction(engine) as conn:
+        if not legacy:
+            conn.execute(text(f"SELECT {store.SCHEMA}.examples_add(:q, :s, :source)"), params)
+            return
+        create_if_missing(conn, _LEGACY, lambda c: c.exec_driver_sql(_LEGACY_DDL))
         conn.execute(
             text(
-                f"INSERT INTO {EXAMPLES_TABLE} (question, sql, source) VALUES (:q, :s, :source) "
+                f"INSERT INTO {_LEGACY} (question, sql, source) VALUES (:q, :s, :source) "
                 "ON CONFLICT (question, sql) DO NOTHING"
             ),
-            {"q": question.strip(), "s": sql.strip(), "source": source},
+            params,
         )
 
 
 def load(engine: Engine) -> list[Example]:
-    """Every verified example (none when the table does not exist yet)."""
-    with engine.connect() as conn:
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": EXAMPLES_TABLE}).scalar() is None:
+    """Every verified example (none when there is no table yet)."""
+    legacy = store.locate(engine).legacy
+    with connect(engine) as conn:
+        if not legacy:
+            rows = conn.execute(text(f"SELECT question, sql FROM {store.SCHEMA}.examples_list()")).all()
+        elif conn.execute(text("SELECT to_regclass(:t)"), {"t": _LEGACY}).scalar() is None:
             return []
-        rows = conn.execute(text(f"SELECT question, sql FROM {EXAMPLES_TABLE} ORDER BY id")).all()
+        else:
+            rows = conn.execute(text(f"SELECT question, sql FROM {_LEGACY} ORDER BY id")).all()
     return [Example(r.question, r.sql) for r in rows]
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 try:  # optional at import time: without the driver the executor keeps its streaming path
     import adbc_driver_manager
+    import adbc_driver_postgresql
     import adbc_driver_postgresql.dbapi as adbc
     import pyarrow as pa
 except ImportError:  # pragma: no cover - the driver is a declared dependency
@@ -46,6 +47,10 @@ _CASTS = {"numeric": "{}::float8", "float4": "{}::text::float8"}
 
 class FastPathUnavailable(Exception):
     """The fast path cannot run this statement; the executor streams it instead."""
+
+
+class FastPathTooLarge(Exception):
+    """The result holds more bytes than the cap (the executor raises ``ResultTooLarge``)."""
 
 
 class FastPathError(Exception):
@@ -85,23 +90,45 @@ def _quote_option(value: str) -> str:
     return re.sub(r"([\\ ])", r"\\\1", value)
 
 
-def fetch(url: str, wrapped_sql: str) -> tuple[Any, float]:
-    """Run ``wrapped_sql`` on a fresh connection and return (Arrow table, milliseconds around the statement)."""
+_BATCH_BYTES = 16 * 1024**2  # the driver's default batch size hint
+
+
+def fetch(url: str, wrapped_sql: str, max_bytes: int | None = None) -> tuple[Any, float]:
+    """Run ``wrapped_sql`` on a fresh connection and return (Arrow table, milliseconds around the statement).
+
+    The rows arrive as Arrow record batches (at most ``_BATCH_BYTES``, an eighth of ``max_bytes`` when that is
+    smaller); past ``max_bytes`` of Arrow data the read stops (``FastPathTooLarge``) and the connection is closed,
+    which ends the COPY on the server."""
     try:
         conn = adbc.connect(url, autocommit=True)
     except adbc_driver_manager.Error as exc:
         raise FastPathUnavailable(_message(exc)) from None
     try:
         with conn.cursor() as cur:
+            hint = _BATCH_BYTES if max_bytes is None else max(64 * 1024, min(_BATCH_BYTES, max_bytes // 8))
+            cur.adbc_statement.set_options(
+                **{adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(hint)}
+            )
             start = perf_counter()
             cur.execute(wrapped_sql)
-            table = cur.fetch_arrow_table()
+            # the driver manager's own reader turns an error while reading into its Error with the SQLSTATE
+            reader = getattr(getattr(cur, "_results", None), "reader", None) or cur.fetch_record_batch()
+            batches, total = [], 0
+            for batch in reader:
+                total += batch.nbytes
+                if max_bytes is not None and total > max_bytes:
+                    raise FastPathTooLarge(total)
+                batches.append(batch)
+            table = pa.Table.from_batches(batches, schema=reader.schema)
             return table, (perf_counter() - start) * 1000
     except adbc_driver_manager.Error as exc:
         sqlstate = getattr(exc, "sqlstate", None)
         if sqlstate in _SQLSTATES_TO_FALL_BACK:
             raise FastPathUnavailable(_message(exc)) from None
         raise FastPathError(_message(exc), timeout=sqlstate == _SQLSTATE_TIMEOUT) from None
+    except (OSError, pa.ArrowException) as exc:  # a reader that reports no SQLSTATE
+        message = _message(exc)
+        raise FastPathError(message, timeout="statement timeout" in message) from None
     finally:
         conn.close()  # the session ends: its transaction is rolled back, locks and settings die with it
 

@@ -15,12 +15,17 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
-from paysql_magic import audit, cache, examples
+from paysql_magic import audit, cache, examples, store
 from paysql_magic.errors import ConfigError
 
 OWN_TABLES = (audit.AUDIT_TABLE, cache.CACHE_TABLE, examples.EXAMPLES_TABLE)
-# paysql's own schemas: the API keys (never readable by an analyst, see api/keys.py) and the demo's metadata
-OWN_SCHEMAS = ("paysql_api", "paysql_meta")
+# paysql's own schemas: its tables (never readable by an analyst, see store.py), the API keys of older versions and
+# the demo's metadata
+OWN_SCHEMAS = (store.SCHEMA, store.LEGACY_KEYS_SCHEMA, "paysql_meta")
+# Session limits set on the roles made here: a sort or hash spills to temp files at most TEMP_FILE_LIMIT per
+# query (only a superuser may set it: PGC_SUSET), and work_mem keeps one sort's memory modest
+TEMP_FILE_LIMIT = "1GB"
+WORK_MEM = "16MB"
 RELATION_KINDS = ("r", "v", "m", "p", "f")  # table, view, materialized view, partitioned table, foreign table
 _RESERVED_ROLES = ("public", "none", "current_user", "session_user", "current_role")
 _MAX_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer names
@@ -65,20 +70,44 @@ def _relation(table: str | Relation | tuple[str, str]) -> Relation:
     return Relation("public", table) if isinstance(table, str) else Relation(*table)
 
 
-def readonly_statements(role: str, database: str, tables: Sequence[str | Relation]) -> list[str]:
-    """SQL that creates ``role`` if missing and lets it SELECT ``tables`` (``Relation``, or a bare name: schema
-    public) with USAGE on their schemas, append to the audit log and keep the query cache and verified examples:
-    no UPDATE/DELETE on the audit log, no CREATE, no signals."""
-    r, db = quote_ident(role), quote_ident(database)
-    relations = list(dict.fromkeys(_relation(t) for t in tables))
-    schemas = [s for s in dict.fromkeys(rel.schema for rel in relations) if s != "public"]
-    analysed = ", ".join(rel.sql() for rel in relations)
-    own = f"{cache.CACHE_TABLE}, {examples.EXAMPLES_TABLE}"
+def _create_role(role: str) -> list[str]:
+    r = quote_ident(role)
     create = f" BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {quote_literal(role)}) "
     create += f"THEN CREATE ROLE {r}; END IF; END "
     return [
         f"DO {_dollar_quote(create)}",
         f"ALTER ROLE {r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+    ]
+
+
+def limit_statements(
+    role: str, temp_file_limit: str | None = TEMP_FILE_LIMIT, work_mem: str | None = WORK_MEM
+) -> list[str]:
+    """The session limits of ``role`` (None leaves one as it is: ``temp_file_limit`` needs a superuser)."""
+    r = quote_ident(role)
+    out = [f"ALTER ROLE {r} SET temp_file_limit = {quote_literal(temp_file_limit)}"] if temp_file_limit else []
+    return out + ([f"ALTER ROLE {r} SET work_mem = {quote_literal(work_mem)}"] if work_mem else [])
+
+
+def readonly_statements(
+    role: str,
+    database: str,
+    tables: Sequence[str | Relation],
+    *,
+    temp_file_limit: str | None = TEMP_FILE_LIMIT,
+    work_mem: str | None = WORK_MEM,
+) -> list[str]:
+    """SQL that creates ``role`` if missing and lets it SELECT ``tables`` (``Relation``, or a bare name: schema
+    public) with USAGE on their schemas, and use paysql's own schema through its functions only (append audit rows
+    and call starts, the cache by key, the verified examples, the monitoring figures of its own calls): no table
+    of paysql's, no CREATE, no signals, temp files and sort memory bounded."""
+    r, db = quote_ident(role), quote_ident(database)
+    relations = list(dict.fromkeys(_relation(t) for t in tables))
+    schemas = [s for s in dict.fromkeys(rel.schema for rel in relations) if s != "public"]
+    analysed = ", ".join(rel.sql() for rel in relations)
+    return [
+        *_create_role(role),
+        *limit_statements(role, temp_file_limit, work_mem),
         f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {r}",
         f"REVOKE CREATE, TEMPORARY ON DATABASE {db} FROM PUBLIC, {r}",
         f"GRANT CONNECT ON DATABASE {db} TO {r}",
@@ -86,12 +115,26 @@ def readonly_statements(role: str, database: str, tables: Sequence[str | Relatio
         *(f"GRANT USAGE ON SCHEMA {quote_ident(s)} TO {r}" for s in schemas),
         *(f"REVOKE CREATE ON SCHEMA {quote_ident(s)} FROM {r}" for s in schemas),
         *([f"REVOKE ALL ON {analysed} FROM {r}", f"GRANT SELECT ON {analysed} TO {r}"] if relations else []),
-        f"REVOKE ALL ON {audit.AUDIT_TABLE} FROM {r}",
-        f"GRANT INSERT, SELECT ON {audit.AUDIT_TABLE} TO {r}",
-        f"REVOKE ALL ON {own} FROM {r}",
-        f"GRANT SELECT, INSERT, UPDATE ON {own} TO {r}",
+        *store.writer_grants(r),
+        f"GRANT EXECUTE ON FUNCTION {store.KEY_LOOKUP} TO {r}",  # paysql serve checks API keys through it
         # any role may signal its own sessions: without this, one reader could kill every other reader's session
         "REVOKE EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint), pg_cancel_backend(integer) FROM PUBLIC",
+    ]
+
+
+def auditor_statements(
+    role: str, database: str, *, temp_file_limit: str | None = TEMP_FILE_LIMIT, work_mem: str | None = WORK_MEM
+) -> list[str]:
+    """SQL that creates ``role`` if missing and lets it read paysql's audit log and call starts (every caller's),
+    with the monitoring functions and ``query_audit_log`` on its search path: nothing else, no CREATE."""
+    r, db = quote_ident(role), quote_ident(database)
+    return [
+        *_create_role(role),
+        *limit_statements(role, temp_file_limit, work_mem),
+        f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {r}",
+        f"REVOKE CREATE, TEMPORARY ON DATABASE {db} FROM PUBLIC, {r}",
+        f"GRANT CONNECT ON DATABASE {db} TO {r}",
+        *store.auditor_grants(r),
     ]
 
 
@@ -258,20 +301,16 @@ def applied(conn: Connection, role: str, database: str, granted: Sequence[Relati
     params = {"role": role, "schemas": [r.schema for r in granted], "names": [r.name for r in granted]}
     readable, writable = conn.execute(_CHECK_RELATIONS, params).one()
     schemas = sorted({"public", *(r.schema for r in granted)})
-    creates = [
-        s
-        for s in schemas
-        if conn.execute(text("SELECT has_schema_privilege(:r, :s, 'CREATE')"), {"r": role, "s": s}).scalar_one()
-    ]
-    no_usage = [
-        s
-        for s in schemas
-        if not conn.execute(text("SELECT has_schema_privilege(:r, :s, 'USAGE')"), {"r": role, "s": s}).scalar_one()
-    ]
+    creates = [s for s in (*schemas, store.SCHEMA) if _has(conn, "has_schema_privilege(:r, :s, 'CREATE')", role, s)]
+    no_usage = [s for s in schemas if not _has(conn, "has_schema_privilege(:r, :s, 'USAGE')", role, s)]
     create_db = conn.execute(
         text("SELECT has_database_privilege(:r, :d, 'CREATE') OR has_database_privilege(:r, :d, 'TEMPORARY')"),
         {"r": role, "d": database},
     ).scalar_one()
+    own = [
+        t for t in OWN_QUALIFIED if _has(conn, "has_table_privilege(:r, :s, 'SELECT, INSERT, UPDATE, DELETE')", role, t)
+    ]
+    appends = _has(conn, "has_function_privilege(:r, :s, 'EXECUTE')", role, store.WRITER_FUNCTIONS[0])
     problems = []
     if readable != len(granted):
         problems.append(f"it may SELECT only {readable} of them")
@@ -283,17 +322,63 @@ def applied(conn: Connection, role: str, database: str, granted: Sequence[Relati
         problems.append(f"it may still CREATE in schema {', '.join(creates)}")
     if create_db:
         problems.append(f"it may still create schemas or temporary tables in {database}")
+    if own:
+        problems.append(f"it may still read or write {', '.join(own)} directly")
+    if not appends:
+        problems.append("it may not append to the audit log")
     done = f"-- applied to {database}: role {role} may SELECT {describe(granted)} (USAGE on their schemas)"
+    limits = role_limits(conn, role)
     if problems:
-        return f"{done}; WARNING: {'; '.join(problems)} (granted to PUBLIC or to a role it is a member of)"
-    return f"{done}, append to {audit.AUDIT_TABLE} and keep {cache.CACHE_TABLE}, {examples.EXAMPLES_TABLE}: read-only"
+        return f"{done}; WARNING: {'; '.join(problems)} (granted to PUBLIC or to a role it is a member of); {limits}"
+    own = "use paysql's audit log, cache and examples through its functions only"
+    return f"{done}, {own}, {limits}: read-only"
 
 
-def ensure_own_tables(conn: Connection) -> None:
-    """Create (or upgrade) the audit log, the query cache and the verified examples, so they can be granted."""
-    audit.ensure_table(conn)
-    cache.ensure_table(conn)
-    examples.ensure_table(conn)
+def applied_auditor(conn: Connection, role: str) -> str:
+    """What the auditor ``role`` may read now, read back from the server."""
+    readable = [t for t in store.AUDITOR_TABLES if _has(conn, "has_table_privilege(:r, :s, 'SELECT')", role, t)]
+    writes = [t for t in OWN_QUALIFIED if _has(conn, "has_table_privilege(:r, :s, 'INSERT, UPDATE, DELETE')", role, t)]
+    done = f"-- applied: auditor {role} may read {', '.join(readable) or 'nothing'} (every caller's calls)"
+    if writes or len(readable) != len(store.AUDITOR_TABLES):
+        return f"{done}; WARNING: it may write {', '.join(writes)}" if writes else f"{done}; WARNING: not every table"
+    return f"{done}, query_audit_log on its search path, {role_limits(conn, role)}"
+
+
+OWN_QUALIFIED = tuple(f"{store.SCHEMA}.{t}" for t in (store.AUDIT, store.STARTS, store.HEAD, store.CACHE,
+                                                       store.EXAMPLES, store.KEYS))  # fmt: skip
+
+
+def _has(conn: Connection, check: str, role: str, thing: str) -> bool:
+    return conn.execute(text(f"SELECT {check}"), {"r": role, "s": thing}).scalar_one()
+
+
+def role_limits(conn: Connection, role: str) -> str:
+    """E.g. ``temp_file_limit 1GB, work_mem 16MB`` as set on ``role``, or a warning when temp files are unbounded."""
+    rows = conn.execute(
+        text(
+            "SELECT split_part(c, '=', 1), split_part(c, '=', 2) FROM pg_db_role_setting s "
+            "JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) AS c WHERE r.rolname = :r AND s.setdatabase = 0"
+        ),
+        {"r": role},
+    ).all()
+    settings = dict(rows)
+    temp = settings.get("temp_file_limit")
+    work = f", work_mem {settings['work_mem']}" if "work_mem" in settings else ""
+    if temp is None or temp == "-1":
+        return (
+            f"WARNING: temp_file_limit unset: a query may fill the disk with temp files (set it as a superuser){work}"
+        )
+    return f"temp files at most {temp} a query{work}"
+
+
+def is_superuser(conn: Connection) -> bool:
+    return conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
+
+
+def ensure_own_tables(conn: Connection) -> list[str]:
+    """Create, migrate or upgrade paysql's own schema (audit log, call starts, cache, examples, API keys), so its
+    functions can be granted; returns the tables moved from ``public``."""
+    return store.ensure(conn)
 
 
 def apply(conn: Connection, statements: Sequence[str]) -> None:

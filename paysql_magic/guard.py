@@ -20,9 +20,12 @@ sequences (``nextval``), and SQL run from strings (``query_to_xml``). Schema-qua
 ``DENIED_RELATIONS`` names the system catalogs and views a generated query has no business reading:
 credentials (``pg_authid``, ``pg_shadow``, ``pg_user_mappings``, ``pg_subscription``), server configuration
 (``pg_settings``, ``pg_hba_file_rules``, ``pg_file_settings``), other sessions (``pg_stat_activity``,
-``pg_locks``) and raw column samples (``pg_statistic``). Most are already closed to a non-superuser role;
-refusing them here keeps a superuser connection, or a badly granted role, from leaking them. The rest of
-``pg_catalog`` and ``information_schema`` stays readable: it describes the schema, which the analyst sees.
+``pg_locks``), raw column samples (``pg_statistic``), other roles' settings (``pg_db_role_setting``,
+``pg_roles``: a role's defaults may hold secrets) and paysql's own records (``query_audit_log``, ``query_cache``,
+``verified_examples``, in any schema); ``DENIED_SCHEMAS`` refuses every table and function of paysql's own schemas
+(``paysql``, ``paysql_api``, ``paysql_meta``). Most are already closed to a non-superuser role; refusing them here
+keeps a superuser connection, or a badly granted role, from leaking them. The rest of ``pg_catalog`` and
+``information_schema`` stays readable: it describes the schema, which the analyst sees.
 
 The guard never raises anything but ``SqlRefused``: a sqlglot failure is a refusal, not a crash.
 """
@@ -37,6 +40,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from paysql_magic.errors import SqlRefused
+from paysql_magic.settings import env_store_schema
 
 ALLOWED_FUNCTIONS = frozenset(
     {
@@ -73,7 +77,14 @@ DENIED_RELATIONS = {
     ),
     **dict.fromkeys(("pg_stat_activity", "pg_locks", "pg_stat_ssl", "pg_stat_gssapi"), "other sessions' activity"),
     **dict.fromkeys(("pg_statistic", "pg_largeobject"), "raw data outside table privileges"),
+    **dict.fromkeys(("pg_db_role_setting", "pg_roles", "pg_user", "pg_group"), "other roles' settings"),
+    # paysql's own tables, in whatever schema an older version left them: every caller's questions, SQL and keys
+    **dict.fromkeys(("query_audit_log", "query_cache", "verified_examples"), "paysql's own records (the audit log)"),
 }
+
+# paysql's own schemas (audit log, call starts, cache, examples, API keys; the demo's metadata): no table or
+# function of theirs may be named
+DENIED_SCHEMAS = frozenset({"paysql", "paysql_api", "paysql_meta", env_store_schema()})
 
 _DIALECT = Dialect.get_or_raise("postgres")
 _SET_RETURNING = frozenset(
@@ -267,6 +278,9 @@ def _called_name(node: exp.Func) -> str | None:
 
 
 def _check_relation(node: exp.Table) -> None:
+    schema = node.db.lower() if node.db else ""
+    if schema in DENIED_SCHEMAS:
+        raise SqlRefused(f"schema {node.db} is not allowed: it holds paysql's own records")
     holds = DENIED_RELATIONS.get(node.name.lower())
     if holds is not None:
         raise SqlRefused(f"{node.name} is not allowed: it exposes {holds}")

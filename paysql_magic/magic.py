@@ -31,6 +31,7 @@ from paysql_magic.followup import Previous, is_refinement
 from paysql_magic.providers import cloud_bound, get_provider
 from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.settings import (
+    DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
     DEMO_ANCHOR_ENV,
     DEMO_DIR_ENV,
@@ -63,6 +64,9 @@ class Ask(Magics):
         DEFAULT_MAX_ROWS, help="Row cap: the LIMIT added to queries without one, and the most rows fetched."
     ).tag(config=True)
     timeout = Float(30.0, help="Statement timeout in seconds.").tag(config=True)
+    max_bytes = Int(
+        DEFAULT_MAX_BYTES, allow_none=True, help="Byte cap: the most data a result may hold (None: no cap)."
+    ).tag(config=True)
     exact_decimal = Bool(False, help="Keep numeric columns as exact decimal.Decimal.").tag(config=True)
     allow_superuser = Bool(False, help="Allow generated SQL on a superuser connection.").tag(config=True)
     audit_url = Unicode(None, allow_none=True, help="Separate database URL for query_audit_log.").tag(config=True)
@@ -171,6 +175,7 @@ class Ask(Magics):
             model=args.model or self.model,
             max_rows=args.max_rows if args.max_rows is not None else self.max_rows,
             timeout_s=args.timeout if args.timeout is not None else self.timeout,
+            max_bytes=self.max_bytes,
             exact_decimal=args.exact_decimal or self.exact_decimal,
             allow_superuser=args.allow_superuser or self.allow_superuser,
             audit_url=self.audit_url,

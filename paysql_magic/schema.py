@@ -24,13 +24,14 @@ from paysql_magic.connection import connect, first_line
 from paysql_magic.egress import is_personal
 from paysql_magic.errors import SchemaError
 from paysql_magic.examples import EXAMPLES_TABLE
-from paysql_magic.settings import env_schemas
+from paysql_magic.settings import env_schemas, env_store_schema
 
 MAX_SAMPLE_VALUES = 20
 MAX_SAMPLED_ROWS = 100_000  # a table never ANALYZEd is read with SELECT DISTINCT only below this many rows ...
 MAX_SAMPLED_BYTES = 8 * 1024 * 1024  # ... and this size (reltuples may be -1, or a stale 0)
 MAX_VALUE_CHARS = 100  # longer values are prose, not categories
 _EXCLUDED_TABLES = (AUDIT_TABLE, CACHE_TABLE, EXAMPLES_TABLE)  # paysql-magic's own tables, in whatever schema
+_EXCLUDED_SCHEMAS = ("paysql", "paysql_api", "paysql_meta", env_store_schema())  # paysql-magic's own: never shown
 _KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view", "f": "foreign table"}
 _DDL_KEYWORDS = {"view": "VIEW", "materialized view": "MATERIALIZED VIEW", "foreign table": "FOREIGN TABLE"}
 _INTEGER_TYPES = ("smallint", "integer", "bigint")
@@ -230,7 +231,7 @@ def compact_type(formatted: str) -> str:
 _SCHEMAS_SQL = text(
     """
     SELECT nspname FROM pg_namespace
-    WHERE has_schema_privilege(oid, 'USAGE')
+    WHERE has_schema_privilege(oid, 'USAGE') AND nspname <> ALL(CAST(:own AS text[]))
       AND (CAST(:wanted AS text[]) IS NULL AND nspname !~ '^pg_' AND nspname <> 'information_schema'
            OR nspname = ANY(CAST(:wanted AS text[])))
     ORDER BY nspname
@@ -340,7 +341,8 @@ class _Relation:
 def _schemas_to_read(conn: Connection, wanted: Sequence[str] | None) -> tuple[str, ...]:
     """The schemas to read: every one the role may use but the system's, or those of ``wanted`` it may use (in the
     order given)."""
-    rows = conn.execute(_SCHEMAS_SQL, {"wanted": list(wanted) if wanted is not None else None}).scalars()
+    params = {"wanted": list(wanted) if wanted is not None else None, "own": list(_EXCLUDED_SCHEMAS)}
+    rows = conn.execute(_SCHEMAS_SQL, params).scalars()
     usable = set(rows)
     if wanted is not None:
         return tuple(dict.fromkeys(s for s in wanted if s in usable))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ SEMANTIC_MODEL_ENV = "PAYSQL_SEMANTIC_MODEL"
 MODE_ENV = "PAYSQL_MODE"
 MODES = ("auto", "plan", "sql")
 SCHEMAS_ENV = "PAYSQL_SCHEMAS"
+STORE_SCHEMA_ENV = "PAYSQL_STORE_SCHEMA"
+DEFAULT_STORE_SCHEMA = "paysql"
 USER_ENV = "PAYSQL_USER"
 DEMO_DIR_ENV = "PAYSQL_DEMO_DIR"
 DEMO_ROWS_ENV = "PAYSQL_DEMO_ROWS"
@@ -28,6 +31,9 @@ DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
 DEFAULT_MAX_ROWS = 100_000  # the row cap of a DataFrame (and the LIMIT added to a query without one)
+DEFAULT_MAX_BYTES = 100 * 1024**2  # the most bytes a result may hold in the notebook (``Ask.max_bytes``)
+DEFAULT_API_MAX_BYTES = 25 * 1024**2  # ... and in one HTTP API answer (``paysql serve --max-bytes``)
+_UNITS = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024**2, "m": 1024**2, "gb": 1024**3, "g": 1024**3}
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Settings:
     provider: str = "auto"
     model: str | None = None
     max_rows: int | None = DEFAULT_MAX_ROWS
+    max_bytes: int | None = DEFAULT_MAX_BYTES  # None: no byte cap
     timeout_s: float = 30.0
     exact_decimal: bool = False
     allow_superuser: bool = False
@@ -45,6 +52,30 @@ class Settings:
     notebook: str | None = None
     semantic_model: str | None = None  # the paysql.yaml to use; None: PAYSQL_SEMANTIC_MODEL, ./paysql.yaml, a draft
     schemas: tuple[str, ...] | None = None  # the schemas to read; None: PAYSQL_SCHEMAS, else every usable one
+
+
+def parse_size(value: str | int) -> int:
+    """``25MB``, ``512kb``, ``1GB`` or a number of bytes (units of 1024)."""
+    if isinstance(value, int):
+        return value
+    text = value.strip().lower().replace(" ", "").replace("_", "")
+    number = text.rstrip("kmgb")
+    unit = text[len(number) :]
+    try:
+        size = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise ValueError(f"not a size: {value!r} (write it as e.g. 25MB, 512KB or 1GB)") from None
+    if size < 1:
+        raise ValueError(f"a size must be at least 1 byte: {value!r}")
+    return int(size)
+
+
+def format_size(size: int) -> str:
+    """``26214400`` -> ``25 MB``."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"
 
 
 def env_database_url() -> str | None:
@@ -106,6 +137,21 @@ def env_schemas() -> tuple[str, ...] | None:
     which means every schema the role may use."""
     names = tuple(name.strip() for name in os.environ.get(SCHEMAS_ENV, "").split(","))
     return tuple(name for name in names if name) or None
+
+
+def env_store_schema() -> str:
+    """paysql's own schema (audit log, cache, examples, API keys): ``PAYSQL_STORE_SCHEMA``, else ``paysql``. Read
+    once, when ``paysql_magic.store`` is imported; a name that is not a plain lower-case identifier is ignored."""
+    name = os.environ.get(STORE_SCHEMA_ENV, "").strip()
+    if not name:
+        return DEFAULT_STORE_SCHEMA
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name.startswith("pg_") or name == "public":
+        warnings.warn(
+            f"paysql: {STORE_SCHEMA_ENV}={name!r} is not a plain lower-case schema name: using {DEFAULT_STORE_SCHEMA}",
+            stacklevel=2,
+        )
+        return DEFAULT_STORE_SCHEMA
+    return name
 
 
 def env_mode() -> str:

@@ -114,12 +114,13 @@ def transactions_today(admin_engine: Engine) -> int:
 
 @pytest.fixture(scope="module")
 def forget_what_this_module_cached(admin_engine: Engine) -> Iterator[None]:
-    """``query_cache`` and ``verified_examples`` are shared by the session: the rows a module adds go at its end
-    (a question cached there would make later tests of the magic see a rerun). Opt in with ``pytestmark``."""
+    """``paysql.query_cache`` and ``paysql.verified_examples`` are shared by the session: the rows a module adds go
+    at its end (a question cached there would make later tests of the magic see a rerun). Opt in with
+    ``pytestmark``. The same tables of a database not migrated yet (``public``) are cleaned too."""
     with admin_engine.connect() as conn:
         start = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
     yield
     with admin_engine.begin() as conn:
-        for table in ("query_cache", "verified_examples"):
+        for table in (f"{s}.{t}" for s in ("paysql", "public") for t in ("query_cache", "verified_examples")):
             if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
                 conn.execute(text(f"DELETE FROM {table} WHERE created_at >= :start"), {"start": start})

@@ -96,7 +96,7 @@ def test_a_change_beyond_the_limit_fails_prints_the_figures_and_posts_the_alert(
     assert sent["change_pct"] == pytest.approx(change)
     with admin_engine.connect() as conn:
         audited = conn.execute(
-            text("SELECT question, status FROM query_audit_log WHERE source = 'check' ORDER BY id DESC LIMIT 2")
+            text("SELECT question, status FROM paysql.query_audit_log WHERE source = 'check' ORDER BY id DESC LIMIT 2")
         ).all()
     assert set(audited) == {(TODAY, "ok"), (YESTERDAY, "ok")}  # the magic's path, audited as a check
 
@@ -145,7 +145,7 @@ def test_an_unanswerable_question_exits_2_with_one_line(capsys, reader_url, admi
     assert code == 2 and len(out) == 1
     assert out[0].startswith("ERROR Как дела у кота? vs ") and "кота" in out[0].split(":", 1)[1]
     with admin_engine.connect() as conn:
-        last = conn.execute(text("SELECT source, status FROM query_audit_log ORDER BY id DESC LIMIT 1")).one()
+        last = conn.execute(text("SELECT source, status FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).one()
     assert tuple(last) == ("check", "declined")
 
 

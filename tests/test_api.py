@@ -14,6 +14,8 @@ from sqlalchemy import Engine, text
 from paysql_magic.api import ServeConfig, create_app
 from paysql_magic.api.gate import CONTENT_SECURITY_POLICY
 
+LOOPBACK = "http://127.0.0.1"  # the Host the API answers (any other gets 421: DNS rebinding)
+
 if TYPE_CHECKING:
     from loopback import Loopback
 
@@ -25,19 +27,25 @@ pytestmark = pytest.mark.usefixtures("forget_what_this_module_cached")
 
 @pytest.fixture(scope="module")
 def client(reader_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(ServeConfig(database_url=reader_url, rate_limit="1000/minute"))) as c:
+    with TestClient(create_app(ServeConfig(database_url=reader_url, rate_limit="1000/minute")), base_url=LOOPBACK) as c:
         yield c
 
 
 def audit_row(admin_engine: Engine, call_id: str) -> dict:
     with admin_engine.connect() as conn:
-        row = conn.execute(text("SELECT * FROM query_audit_log WHERE call_id = :c"), {"c": call_id}).mappings().one()
+        row = (
+            conn.execute(text("SELECT * FROM paysql.query_audit_log WHERE call_id = :c"), {"c": call_id})
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
 def last_audit_row(admin_engine: Engine) -> dict:
     with admin_engine.connect() as conn:
-        return dict(conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one())
+        return dict(
+            conn.execute(text("SELECT * FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+        )
 
 
 def test_query_answers_in_the_briefs_shape_and_is_audited(
@@ -101,7 +109,7 @@ def test_sql_endpoint_keeps_json_types_and_escapes_nothing(client: TestClient, a
     row = audit_row(admin_engine, body["call_id"])
     assert (row["source"], row["status"], row["question"]) == ("edited", "ok", "types")
     with admin_engine.connect() as conn:  # an API caller's SQL never becomes a few-shot example for everyone
-        examples = conn.execute(text("SELECT count(*) FROM verified_examples WHERE question = 'types'")).scalar()
+        examples = conn.execute(text("SELECT count(*) FROM paysql.verified_examples WHERE question = 'types'")).scalar()
     assert examples == 0
 
 
@@ -221,7 +229,7 @@ def test_health_reports_database_and_provider(client: TestClient) -> None:
 
 def test_health_is_503_when_the_provider_is_unreachable(reader_url: str) -> None:
     config = ServeConfig(database_url=reader_url, provider="ollama")  # conftest: nothing listens at OLLAMA_HOST
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=LOOPBACK) as c:
         response = c.get("/api/health")
 
     assert response.status_code == 503
@@ -229,26 +237,34 @@ def test_health_is_503_when_the_provider_is_unreachable(reader_url: str) -> None
 
 
 def test_stats_are_the_briefs_monitoring_queries(client: TestClient, admin_engine: Engine) -> None:
+    """The caller's own questions (here the open server's anonymous caller); the aggregates over every call."""
     client.post("/api/query", json={"question": TODAY_COUNT})
     body = client.get("/api/stats").json()
 
     with admin_engine.connect() as conn:
-        calls, ok = conn.execute(text("SELECT count(*), count(*) FILTER (WHERE success) FROM query_audit_log")).one()
+        calls, ok = conn.execute(
+            text("SELECT count(*), count(*) FILTER (WHERE success) FROM paysql.query_audit_log")
+        ).one()
         top = conn.execute(
             text(
-                "SELECT question, count(*) FROM query_audit_log "
-                "WHERE question IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+                "SELECT question, count(*) FROM paysql.query_audit_log "
+                "WHERE question IS NOT NULL AND user_name = 'anonymous' AND db_user = 'paysql_reader' "
+                "GROUP BY 1 ORDER BY 2 DESC, 1"
             )
         ).first()
     assert body["success_rate"]["calls"] == calls and body["success_rate"]["successful"] == ok
     assert body["most_frequent_questions"][0] == {"question": top[0], "calls": top[1]}
     assert len(body["calls_per_day"]) == 30 and body["calls_per_day"][-1]["calls"] >= 1
     assert body["average_execution_time"]["avg_execution_ms"] > 0
+    assert isinstance(body["unfinished_calls"], list)
 
 
 def test_unreachable_database_is_503(closed_url: str) -> None:
     url = closed_url.replace("http://", "postgresql://nobody:secret-pw@") + "/payments?connect_timeout=2"
-    with TestClient(create_app(ServeConfig(database_url=url))) as c, pytest.warns(UserWarning, match="audit row not"):
+    with (
+        TestClient(create_app(ServeConfig(database_url=url)), base_url=LOOPBACK) as c,
+        pytest.warns(UserWarning, match="audit row not"),
+    ):
         response = c.post("/api/query", json={"question": TODAY_COUNT})  # the refusal's audit row waits, kept
 
     assert response.status_code == 503
@@ -259,7 +275,7 @@ def test_unreachable_database_is_503(closed_url: str) -> None:
 def test_statement_timeout_is_504(reader_url: str) -> None:
     config = ServeConfig(database_url=reader_url, timeout_s=0.2)
     slow = "SELECT count(*) AS n FROM transactions AS a CROSS JOIN transactions AS b"
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=LOOPBACK) as c:
         response = c.post("/api/sql", json={"sql": slow})
 
     assert response.status_code == 504 and response.json()["error"] == "timeout"
@@ -270,7 +286,7 @@ def test_cors_is_closed_by_default_and_opens_per_origin(client: TestClient, read
     assert "access-control-allow-origin" not in client.options("/api/query", headers=preflight).headers
 
     config = ServeConfig(database_url=reader_url, cors_origins=("https://bi.example",))
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=LOOPBACK) as c:
         response = c.options("/api/query", headers=preflight)
     assert response.headers["access-control-allow-origin"] == "https://bi.example"
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY

@@ -13,10 +13,12 @@ from sqlalchemy import Engine, text
 
 from paysql_magic.api import ServeConfig, create_app
 from paysql_magic.api.config import JwtConfig
-from paysql_magic.api.keys import KEY_PREFIX, KEYS_SCHEMA, KEYS_TABLE
+from paysql_magic.api.keys import KEY_PREFIX, KEYS_SCHEMA, KEYS_TABLE, LOOKUP_FUNCTION
 from paysql_magic.cli import main
 from paysql_magic.demo import READER_ROLE
 from paysql_magic.schema import introspect
+
+LOOPBACK = "http://127.0.0.1"  # the Host the API answers (any other gets 421: DNS rebinding)
 
 pytestmark = pytest.mark.usefixtures("forget_what_this_module_cached")
 QUESTION = {"question": "Сколько транзакций было сегодня?"}
@@ -35,27 +37,29 @@ def paysql_keys(capsys: pytest.CaptureFixture[str], admin_url: str, *args: str) 
 
 @pytest.fixture
 def no_keys_left(admin_engine: Engine) -> Iterator[None]:
-    """A key makes every later request of the session need one: the table goes at the end of the test."""
+    """A key makes every later request of the session need one: the keys go at the end of the test."""
     yield
     with admin_engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {KEYS_SCHEMA} CASCADE"))
+        conn.execute(text(f"DELETE FROM {KEYS_TABLE}"))
 
 
 @pytest.fixture(scope="module")
 def secured(reader_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(ServeConfig(database_url=reader_url, jwt=JWT, rate_limit="1000/minute"))) as c:
+    with TestClient(
+        create_app(ServeConfig(database_url=reader_url, jwt=JWT, rate_limit="1000/minute")), base_url=LOOPBACK
+    ) as c:
         yield c
 
 
 def test_open_on_loopback_without_keys(reader_url: str) -> None:
-    with TestClient(create_app(ServeConfig(database_url=reader_url))) as c:
+    with TestClient(create_app(ServeConfig(database_url=reader_url)), base_url=LOOPBACK) as c:
         assert c.post("/api/query", json=QUESTION).status_code == 200
         assert c.get("/docs").status_code == 200
         assert c.get("/api/health").json()["auth"] == "open"
 
 
 def test_beyond_loopback_without_keys_everything_is_401(reader_url: str) -> None:
-    with TestClient(create_app(ServeConfig(database_url=reader_url, host="0.0.0.0"))) as c:
+    with TestClient(create_app(ServeConfig(database_url=reader_url, host="0.0.0.0")), base_url=LOOPBACK) as c:
         for response in (c.post("/api/query", json=QUESTION), c.get("/docs"), c.get("/openapi.json")):
             assert response.status_code == 401
             assert response.json()["error"] == "unauthorized"
@@ -85,7 +89,7 @@ def test_keys_create_list_revoke_and_the_auth_matrix(
     assert ok.status_code == 200
     with admin_engine.connect() as conn:
         user = conn.execute(
-            text("SELECT user_name FROM query_audit_log WHERE call_id = :c"), {"c": ok.json()["call_id"]}
+            text("SELECT user_name FROM paysql.query_audit_log WHERE call_id = :c"), {"c": ok.json()["call_id"]}
         ).scalar_one()
     assert user == "bi-export"
     assert secured.post("/api/query", json=QUESTION, headers={"Authorization": f"Bearer {key}"}).status_code == 200
@@ -114,7 +118,7 @@ def test_keys_create_list_revoke_and_the_auth_matrix(
 def test_a_key_once_created_closes_the_open_loopback_server(
     reader_url: str, capsys: pytest.CaptureFixture[str], admin_url: str, no_keys_left: None
 ) -> None:
-    with TestClient(create_app(ServeConfig(database_url=reader_url))) as c:
+    with TestClient(create_app(ServeConfig(database_url=reader_url)), base_url=LOOPBACK) as c:
         assert paysql_keys(capsys, admin_url, "create", "telegram-bot", "--grant-to", READER_ROLE)[0] == 0
         assert c.post("/api/query", json=QUESTION).status_code == 401
         assert c.get("/").status_code == 200  # the page; its questions need the key
@@ -143,7 +147,7 @@ def test_good_token_sub_becomes_the_audit_user(secured: TestClient, admin_engine
     assert response.status_code == 200
     with admin_engine.connect() as conn:
         user = conn.execute(
-            text("SELECT user_name FROM query_audit_log WHERE call_id = :c"), {"c": response.json()["call_id"]}
+            text("SELECT user_name FROM paysql.query_audit_log WHERE call_id = :c"), {"c": response.json()["call_id"]}
         ).scalar_one()
     assert user == "alice"
 
@@ -156,7 +160,7 @@ def test_token_without_expiry_is_refused(secured: TestClient) -> None:
 
 
 def test_rate_limit_trips_with_retry_after_and_is_audited(reader_url: str, admin_engine: Engine) -> None:
-    with TestClient(create_app(ServeConfig(database_url=reader_url, rate_limit="3/minute"))) as c:
+    with TestClient(create_app(ServeConfig(database_url=reader_url, rate_limit="3/minute")), base_url=LOOPBACK) as c:
         statuses = [c.post("/api/query", json=QUESTION).status_code for _ in range(3)]
         limited = c.post("/api/query", json=QUESTION)
 
@@ -164,13 +168,15 @@ def test_rate_limit_trips_with_retry_after_and_is_audited(reader_url: str, admin
     assert limited.status_code == 429 and limited.json()["error"] == "rate_limited"
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     with admin_engine.connect() as conn:
-        row = conn.execute(text("SELECT status, error, question FROM query_audit_log ORDER BY id DESC LIMIT 1")).one()
+        row = conn.execute(
+            text("SELECT status, error, question FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")
+        ).one()
     assert row.status == "refused" and row.error.startswith("rate_limited") and row.question == QUESTION["question"]
 
 
 def test_rate_limit_is_per_caller(reader_url: str) -> None:
     config = ServeConfig(database_url=reader_url, rate_limit="1/minute", jwt=JWT)
-    with TestClient(create_app(config)) as c:
+    with TestClient(create_app(config), base_url=LOOPBACK) as c:
         alice = {"Authorization": f"Bearer {token('alice')}"}
         bob = {"Authorization": f"Bearer {token('bob')}"}
         assert c.get("/api/health", headers=alice).status_code == 200
@@ -179,10 +185,12 @@ def test_rate_limit_is_per_caller(reader_url: str) -> None:
 
 
 def test_refusals_are_audited_at_most_at_the_rate(reader_url: str, admin_engine: Engine) -> None:
-    count = "SELECT count(*) FROM query_audit_log WHERE error LIKE 'unauthorized:%'"
+    count = "SELECT count(*) FROM paysql.query_audit_log WHERE error LIKE 'unauthorized:%'"
     with admin_engine.connect() as conn:
         before = conn.execute(text(count)).scalar_one()
-    with TestClient(create_app(ServeConfig(database_url=reader_url, host="0.0.0.0", rate_limit="2/minute"))) as c:
+    with TestClient(
+        create_app(ServeConfig(database_url=reader_url, host="0.0.0.0", rate_limit="2/minute")), base_url=LOOPBACK
+    ) as c:
         statuses = [c.post("/api/query", json=QUESTION).status_code for _ in range(5)]
 
     assert statuses == [401] * 5
@@ -191,11 +199,18 @@ def test_refusals_are_audited_at_most_at_the_rate(reader_url: str, admin_engine:
 
 
 def test_a_role_that_cannot_check_keys_fails_closed(
-    reader_url: str, capsys: pytest.CaptureFixture[str], admin_url: str, no_keys_left: None
+    reader_url: str, capsys: pytest.CaptureFixture[str], admin_url: str, admin_engine: Engine, no_keys_left: None
 ) -> None:
-    assert paysql_keys(capsys, admin_url, "create", "no-grant")[0] == 0  # no --grant-to: the reader may not look
-    with TestClient(create_app(ServeConfig(database_url=reader_url))) as c:
-        response = c.post("/api/query", json=QUESTION)
+    assert paysql_keys(capsys, admin_url, "create", "no-grant")[0] == 0
+    revoke = f"REVOKE EXECUTE ON FUNCTION {LOOKUP_FUNCTION} FROM {READER_ROLE}"  # grant-readonly grants it
+    with admin_engine.begin() as conn:
+        conn.execute(text(revoke))
+    try:
+        with TestClient(create_app(ServeConfig(database_url=reader_url)), base_url=LOOPBACK) as c:
+            response = c.post("/api/query", json=QUESTION)
+    finally:
+        with admin_engine.begin() as conn:
+            conn.execute(text(revoke.replace("REVOKE", "GRANT").replace(" FROM ", " TO ")))
 
     assert response.status_code == 503 and response.json()["error"] == "database_unavailable"
     assert "--grant-to" in response.json()["detail"]

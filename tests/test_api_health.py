@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 from paysql_magic.api import ServeConfig, create_app
 
+LOOPBACK = "http://127.0.0.1"  # the Host the API answers (any other gets 421: DNS rebinding)
+
 
 @pytest.fixture(scope="module")
 def scratch(admin_url: str) -> Iterator[tuple[Engine, str, str]]:
@@ -42,7 +44,7 @@ def scratch(admin_url: str) -> Iterator[tuple[Engine, str, str]]:
 def client(scratch: tuple[Engine, str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.delenv("PAYSQL_SCHEMAS", raising=False)
     app = create_app(ServeConfig(database_url=scratch[2], provider="offline", rate_limit="1000/minute"))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOOPBACK) as c:
         yield c
     app.state.backend.engine.dispose()
 

@@ -17,12 +17,12 @@ from paysql_magic.settings import Settings, env_audit_fallback
 
 def _count(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM query_audit_log")).scalar_one()
+        return conn.execute(text("SELECT count(*) FROM paysql.query_audit_log")).scalar_one()
 
 
 def _last(engine):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+        return conn.execute(text("SELECT * FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
 
 
 def test_scripted_provider_reply_is_guarded_executed_and_audited(reader_engine, admin_engine):
@@ -69,9 +69,9 @@ def test_failed_audit_write_warns_and_keeps_the_answer(reader_engine, tmp_path, 
 
 def test_reader_can_insert_but_not_rewrite_the_audit_log(reader_engine):
     with reader_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
-        conn.execute(text("UPDATE query_audit_log SET status = 'ok'"))
+        conn.execute(text("UPDATE paysql.query_audit_log SET status = 'ok'"))
     with reader_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
-        conn.execute(text("DELETE FROM query_audit_log"))
+        conn.execute(text("DELETE FROM paysql.query_audit_log"))
 
 
 def test_a_remote_provider_call_is_wrapped_in_the_progress_line(reader_engine):
@@ -93,7 +93,8 @@ def test_each_row_is_chained_to_the_previous_one_by_the_server(reader_engine, ad
     core.run_sql("SELECT 1 AS one", reader_engine)
     core.run_sql("SELECT 2 AS two", reader_engine)
     with admin_engine.connect() as conn:
-        sql = "SELECT prev_hash, row_hash, paysql_audit_hash(q) AS recomputed FROM query_audit_log q ORDER BY id DESC"
+        recomputed = "paysql.audit_hash(q) AS recomputed"
+        sql = f"SELECT prev_hash, row_hash, {recomputed} FROM paysql.query_audit_log q ORDER BY id DESC"
         last, previous = conn.execute(text(sql + " LIMIT 2")).all()
     assert last.prev_hash == previous.row_hash
     assert last.row_hash == last.recomputed and len(last.row_hash) == 64
@@ -105,10 +106,10 @@ def test_the_fallback_file_is_reimported_once(reader_engine, admin_engine, tmp_p
     record = audit.AuditRecord(source="api", status="ok", question="kept while the audit database was down")
     with pytest.warns(UserWarning, match=f"kept in memory and in {path}"):
         assert not audit.write(engine_for("postgresql://nobody:pw@127.0.0.1:1/fallback"), record)
-    assert audit.import_fallback(reader_engine) == (1, 1)
-    assert audit.import_fallback(reader_engine) == (1, 0)
+    assert audit.import_fallback(reader_engine) == audit.ImportResult(found=1, written=1, present=0)
+    assert audit.import_fallback(reader_engine) == audit.ImportResult(found=1, written=0, present=1)
     with admin_engine.connect() as conn:
-        sql = "SELECT count(*) FROM query_audit_log WHERE call_id = :c"
+        sql = "SELECT count(*) FROM paysql.query_audit_log WHERE call_id = :c"
         assert conn.execute(text(sql), {"c": record.call_id}).scalar_one() == 1
 
 

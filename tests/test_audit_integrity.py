@@ -57,7 +57,7 @@ def call_ids(monkeypatch) -> list[str]:
 
 def _rows(engine, call_id: str) -> list:
     with engine.connect() as conn:
-        sql = "SELECT status, error FROM query_audit_log WHERE call_id = :c"
+        sql = "SELECT status, error FROM paysql.query_audit_log WHERE call_id = :c"
         return conn.execute(text(sql), {"c": call_id}).all()
 
 
@@ -139,9 +139,11 @@ def test_rows_are_kept_while_the_audit_database_is_down_and_written_once_it_is_b
         (sockets / socket.name).symlink_to(socket)  # the database is back
     last = core.run_sql("SELECT 1 AS one", reader_engine, settings).call_id
     assert audit.pending(engine) == []
-    assert audit.import_fallback(engine) == (2, 0)  # re-importing the fallback file adds nothing
+    assert audit.import_fallback(engine) == audit.ImportResult(2, 0, 2)  # re-importing the file adds nothing
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT call_id::text FROM query_audit_log WHERE user_name = 'while-down'")).scalars()
+        rows = conn.execute(
+            text("SELECT call_id::text FROM paysql.query_audit_log WHERE user_name = 'while-down'")
+        ).scalars()
         assert sorted(rows) == sorted([*queued, last])
 
 
@@ -155,45 +157,28 @@ def test_the_hash_chain_shows_an_edited_and_a_deleted_row(chain_url, capsys):
     for i in range(5):
         assert audit.write(engine, audit.AuditRecord(source="api", status="ok", question=f"q{i}"))
     with engine.begin() as conn:
-        ids = conn.execute(text("SELECT id, call_id FROM query_audit_log ORDER BY id")).all()
+        ids = conn.execute(text("SELECT id, call_id FROM paysql.query_audit_log ORDER BY id")).all()
     code, out = _verify(chain_url, capsys)
     assert (code, out) == (0, f"audit log intact: {len(ids)} rows")
 
     edited, deleted = ids[-3], ids[-2]
     with engine.begin() as conn:
-        conn.execute(text("UPDATE query_audit_log SET status = 'error' WHERE id = :id"), {"id": edited.id})
+        conn.execute(text("UPDATE paysql.query_audit_log SET status = 'error' WHERE id = :id"), {"id": edited.id})
     code, out = _verify(chain_url, capsys)
     assert code == 1
     assert out == f"audit log broken at id {edited.id} (call_id {edited.call_id}): row hash mismatch"
 
     with engine.begin() as conn:
-        conn.execute(text("UPDATE query_audit_log SET status = 'ok' WHERE id = :id"), {"id": edited.id})
-        conn.execute(text("DELETE FROM query_audit_log WHERE id = :id"), {"id": deleted.id})
+        conn.execute(text("UPDATE paysql.query_audit_log SET status = 'ok' WHERE id = :id"), {"id": edited.id})
+        conn.execute(text("DELETE FROM paysql.query_audit_log WHERE id = :id"), {"id": deleted.id})
     code, out = _verify(chain_url, capsys)
     assert code == 1
     assert out.startswith(f"audit log broken at id {ids[-1].id} (call_id {ids[-1].call_id}): previous row missing")
 
 
-def test_an_old_table_is_upgraded_to_the_chain(admin_url, capsys):
-    url = _fresh_database(admin_url, "paysql_audit_upgrade_test")
-    old_ddl = audit.AUDIT_DDL.replace(",\n    prev_hash text,\n    row_hash text", "")
-    engine = engine_for(url)
-    with engine.begin() as conn:
-        conn.execute(text(old_ddl))
-        conn.execute(
-            text(
-                "INSERT INTO query_audit_log (call_id, source, status, success) "
-                "VALUES (gen_random_uuid(), 'api', 'ok', true)"
-            )
-        )
-        audit.ensure_table(conn)
-    assert audit.write(engine, audit.AuditRecord(source="api", status="ok"))
-    assert _verify(url, capsys) == (0, "audit log intact: 1 rows (1 older rows without a hash)")
-
-
-def test_concurrent_processes_write_exactly_their_rows(reader_url):
+def test_concurrent_processes_write_exactly_their_rows(reader_url, admin_url):
     script = ROOT / "benchmarks" / "audit_concurrency.py"
-    args = ["--procs", "4", "--seconds", "15", "--database-url", reader_url]
+    args = ["--procs", "4", "--seconds", "15", "--database-url", reader_url, "--admin-url", admin_url]
     done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
     print(done.stdout)  # expected vs written rows per process, shown with -s
     assert done.returncode == 0, done.stdout + done.stderr

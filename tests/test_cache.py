@@ -17,7 +17,7 @@ COUNT = "SELECT count(*) AS n FROM merchants"
 
 def _rows(engine, question: str) -> list:
     with engine.connect() as conn:
-        sql = "SELECT * FROM query_audit_log WHERE question = :q ORDER BY id"
+        sql = "SELECT * FROM paysql.query_audit_log WHERE question = :q ORDER BY id"
         return conn.execute(text(sql), {"q": question}).mappings().all()
 
 
@@ -89,7 +89,9 @@ def test_only_vouched_sql_becomes_an_example(reader_engine):
     assert f"Question: {generated}\n```sql\n{result.sql}\n```" in provider.prompts[0].text
 
 
-def test_reader_keeps_cache_and_examples_but_cannot_delete(reader_engine):
-    for table in (cache.CACHE_TABLE, examples.EXAMPLES_TABLE):
+@pytest.mark.parametrize("statement", ["DELETE FROM {}", "SELECT * FROM {}", "UPDATE {} SET sql = 'x'"])
+def test_reader_keeps_cache_and_examples_but_cannot_list_or_delete(reader_engine, statement):
+    """Through paysql's functions only: the cache by key, the examples; never every caller's questions."""
+    for table in (cache.CACHE_QUALIFIED, examples.EXAMPLES_QUALIFIED):
         with reader_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
-            conn.execute(text(f"DELETE FROM {table}"))
+            conn.execute(text(statement.format(table)))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -19,7 +21,7 @@ from paysql_magic.errors import ConfigError
 
 SCRATCH_ROWS = 3_000
 DATA_TABLES = ("customers", "mcc_codes", "merchants", "transactions")
-PAYSQL_TABLES = ("query_audit_log", "query_cache", "verified_examples")
+PAYSQL_TABLES = ("api_keys", "audit_head", "call_starts", "query_audit_log", "query_cache", "verified_examples")
 COLUMNS = {
     "mcc_codes": [("mcc_code", "integer"), ("mcc_category", "text"), ("description", "text")],
     "merchants": [
@@ -76,9 +78,11 @@ def _fingerprint(engine: Engine, table: str, where: str = "true", **params) -> t
 # --- schema -------------------------------------------------------------------------------------------------
 
 
-def test_public_holds_the_four_tables_and_paysql_own_tables_only(admin_engine):
+def test_public_holds_the_four_tables_and_paysql_its_own(admin_engine):
     tables = _all(admin_engine, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    assert {t for (t,) in tables} == {*DATA_TABLES, *PAYSQL_TABLES}
+    assert {t for (t,) in tables} == set(DATA_TABLES)
+    own = _all(admin_engine, "SELECT tablename FROM pg_tables WHERE schemaname = 'paysql'")
+    assert {t for (t,) in own} == set(PAYSQL_TABLES)
     assert _one(admin_engine, "SELECT count(*) FROM pg_views WHERE schemaname = 'public'") == 0
 
 
@@ -390,8 +394,18 @@ def test_reader_can_read_the_data(reader_engine):
         "CREATE TABLE public.evil (id int)",
         "CREATE TEMP TABLE evil (id int)",
         "SELECT * FROM paysql_meta.dataset",
-        "UPDATE query_audit_log SET status = 'ok'",
-        "DELETE FROM query_audit_log",
+        "UPDATE paysql.query_audit_log SET status = 'ok'",
+        "DELETE FROM paysql.query_audit_log",
+        "SELECT * FROM paysql.query_audit_log",
+        "SELECT * FROM paysql.query_cache",
+        "SELECT * FROM paysql.verified_examples",
+        "SELECT * FROM paysql.call_starts",
+        "SELECT * FROM paysql.api_keys",
+        "INSERT INTO paysql.query_audit_log (call_id, source, status, success) "
+        "VALUES (gen_random_uuid(), 'api', 'ok', true)",
+        "UPDATE paysql.audit_head SET rows = 0",
+        "SELECT * FROM paysql.audit_head FOR UPDATE",
+        "CREATE TABLE paysql.evil (id int)",
     ],
 )
 def test_reader_cannot_change_anything(reader_engine, statement):
@@ -399,14 +413,15 @@ def test_reader_cannot_change_anything(reader_engine, statement):
         conn.execute(text(statement))
 
 
-def test_reader_can_append_to_and_read_the_audit_log(reader_engine):
-    with reader_engine.connect() as conn:
-        written = conn.execute(
-            text(
-                "INSERT INTO query_audit_log (call_id, source, status, success) "
-                "VALUES (gen_random_uuid(), 'api', 'ok', true) RETURNING id, db_user"
-            )
-        ).one()
-        assert written.db_user == "paysql_reader"
-        assert conn.execute(text("SELECT count(*) FROM query_audit_log WHERE id = :id"), {"id": written.id}).scalar()
-        conn.rollback()
+def test_reader_appends_to_the_audit_log_through_its_function_only(reader_engine, admin_engine):
+    """The reader writes a row (the server sets its user and time, whatever it sends) and cannot read it back."""
+    call_id = str(uuid.uuid4())
+    forged = {"call_id": call_id, "source": "api", "status": "ok", "success": True, "db_user": "postgres",
+              "created_at": "2000-01-01T00:00:00Z", "row_hash": "0" * 64}  # fmt: skip
+    with reader_engine.begin() as conn:
+        assert conn.execute(text("SELECT paysql.audit_write(CAST(:r AS jsonb))"), {"r": json.dumps(forged)}).scalar()
+    with admin_engine.connect() as conn:
+        fresh = "created_at > now() - interval '1 hour' AS fresh"
+        sql = f"SELECT db_user, {fresh}, row_hash FROM paysql.query_audit_log WHERE call_id = :c"
+        row = conn.execute(text(sql), {"c": call_id}).one()
+    assert (row.db_user, row.fresh) == ("paysql_reader", True) and row.row_hash != "0" * 64

@@ -32,7 +32,7 @@ def test_eval_prints_one_line_per_question_per_language_and_the_total_last(tmp_p
     questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in QUESTIONS), encoding="utf-8")
     out_json = tmp_path / "out.json"
     with admin_engine.connect() as conn:
-        before = conn.execute(text("SELECT count(*) FROM query_audit_log WHERE source = 'eval'")).scalar_one()
+        before = conn.execute(text("SELECT count(*) FROM paysql.query_audit_log WHERE source = 'eval'")).scalar_one()
     proc = subprocess.run(
         [sys.executable, "-m", "paysql_magic.cli", "eval", "--questions", str(questions),
          "--database-url", reader_url, "--json", str(out_json)],
@@ -53,7 +53,7 @@ def test_eval_prints_one_line_per_question_per_language_and_the_total_last(tmp_p
     assert [r["verdict"] for r in records] == ["correct", "wrong", "declined", "error", "correct"]
     assert records[0]["sql"] and records[0]["timings_ms"]["execute"] >= 0
     with admin_engine.connect() as conn:
-        after = conn.execute(text("SELECT count(*) FROM query_audit_log WHERE source = 'eval'")).scalar_one()
+        after = conn.execute(text("SELECT count(*) FROM paysql.query_audit_log WHERE source = 'eval'")).scalar_one()
     assert after == before + 5
 
 

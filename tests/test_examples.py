@@ -183,7 +183,10 @@ def test_load_200_concurrent_requests_all_succeed_and_are_audited(
     call_ids = [call_id for _, call_id in results]
     with admin_engine.connect() as conn:
         audited = conn.execute(
-            text("SELECT count(*) FROM query_audit_log WHERE call_id = ANY(CAST(:ids AS uuid[])) AND source = 'api'"),
+            text(
+                "SELECT count(*) FROM paysql.query_audit_log "
+                "WHERE call_id = ANY(CAST(:ids AS uuid[])) AND source = 'api'"
+            ),
             {"ids": call_ids},
         ).scalar_one()
     assert audited == 200

@@ -23,13 +23,14 @@ from paysql_magic.errors import (
 from paysql_magic.execute import run_query
 
 HOSTILE = (Path(__file__).parent / "data" / "hostile_sql.txt").read_text(encoding="utf-8").splitlines()
-TABLES = ("mcc_codes", "merchants", "customers", "transactions", "query_audit_log")
+TABLES = ("mcc_codes", "merchants", "customers", "transactions", "paysql.query_audit_log")
 KILLS_OTHER_SESSIONS = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
 FILES = ("stolen.txt", "/tmp/customers.csv", "/tmp/paysql_lo.txt")  # relative paths are in the data directory
 
+_TABLE_STATE = "(SELECT (count(*), sum(hashtext(t::text)::numeric)) FROM {0} t)::text AS {1}"
 _SERVER_STATE = f"""
 SELECT
-  {", ".join(f"(SELECT (count(*), sum(hashtext(t::text)::numeric)) FROM {t} t)::text AS {t}" for t in TABLES)},
+  {", ".join(_TABLE_STATE.format(t, t.replace(".", "_")) for t in TABLES)},
   (SELECT array_agg(c.oid::regclass::text || ':' || coalesce(c.relacl::text, '') ORDER BY 1) FROM pg_class c
      JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')) AS relations,
@@ -42,7 +43,8 @@ SELECT
 """
 _SESSION_STATE = """
 SELECT
-  (SELECT array_agg(name || '=' || setting ORDER BY name) FROM pg_settings) AS settings,
+  (SELECT array_agg(name || '=' || setting ORDER BY name) FROM pg_settings
+   WHERE name NOT LIKE 'plpgsql.%') AS settings,  -- calling a plpgsql function loads the language's defaults
   (SELECT count(*) FROM pg_prepared_statements) AS prepared,
   (SELECT count(*) FROM pg_cursors) AS cursors,
   (SELECT count(*) FROM pg_listening_channels()) AS listening

@@ -33,9 +33,9 @@ def path_used(monkeypatch) -> list[str]:
     calls: list[str] = []
     real = fetch.fetch
 
-    def spy(url: str, sql: str):
+    def spy(url: str, sql: str, max_bytes: int | None = None):
         calls.append(sql)
-        return real(url, sql)
+        return real(url, sql, max_bytes)
 
     monkeypatch.setattr(fetch, "fetch", spy)
     return calls

@@ -141,7 +141,7 @@ def test_llm_gets_the_previous_questions_and_sql(ollama_server: Loopback, reader
     assert set(result.frame["channel"]) <= {"POS", "ECOM", "ATM"}
     with admin_engine.connect() as conn:
         row = conn.execute(
-            text("SELECT parent_call_id::text AS parent FROM query_audit_log WHERE call_id = :c"),
+            text("SELECT parent_call_id::text AS parent FROM paysql.query_audit_log WHERE call_id = :c"),
             {"c": result.call_id},
         ).one()
     assert row.parent == previous.call_id
@@ -159,7 +159,7 @@ def ask_magic(shell, reader_url, monkeypatch):
 
 def _audit(engine, call_id: str):
     with engine.connect() as conn:
-        query = "SELECT question, parent_call_id::text AS parent, status FROM query_audit_log WHERE call_id = :c"
+        query = "SELECT question, parent_call_id::text AS parent, status FROM paysql.query_audit_log WHERE call_id = :c"
         return conn.execute(text(query), {"c": call_id}).mappings().one()
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
+import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,11 +36,15 @@ def test_the_statements_for_a_production_database(admin_url, capsys):
     assert 'ALTER ROLE "analyst ro" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;' in lines
     assert f'GRANT CONNECT ON DATABASE "{make_url(admin_url).database}" TO "analyst ro";' in lines
     assert 'GRANT SELECT ON "public"."merchants", "public"."transactions" TO "analyst ro";' in lines
-    assert 'GRANT INSERT, SELECT ON query_audit_log TO "analyst ro";' in lines
-    assert 'GRANT SELECT, INSERT, UPDATE ON query_cache, verified_examples TO "analyst ro";' in lines
+    assert 'GRANT USAGE ON SCHEMA paysql TO "analyst ro";' in lines
+    assert 'REVOKE ALL ON ALL TABLES IN SCHEMA paysql FROM "analyst ro";' in lines  # no table of paysql's own
+    assert any(line.startswith("GRANT EXECUTE ON FUNCTION paysql.audit_write(jsonb), ") for line in lines)
+    assert 'GRANT EXECUTE ON FUNCTION paysql.key_lookup(text) TO "analyst ro";' in lines
     assert 'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "analyst ro";' in lines
     assert any(line.startswith("REVOKE EXECUTE ON FUNCTION pg_terminate_backend") for line in lines)
-    assert not any("UPDATE ON query_audit_log" in line or "DELETE" in line for line in lines)
+    assert "ALTER ROLE \"analyst ro\" SET temp_file_limit = '1GB';" in lines  # the test admin is a superuser
+    assert "ALTER ROLE \"analyst ro\" SET work_mem = '16MB';" in lines
+    assert not any("query_audit_log" in line or "DELETE" in line for line in lines)
 
 
 def test_by_default_every_table_of_public_but_paysqls_own_is_granted(admin_url, capsys):
@@ -47,6 +53,7 @@ def test_by_default_every_table_of_public_but_paysqls_own_is_granted(admin_url, 
     assert f'GRANT SELECT ON {relations} TO "analyst";' in lines
     assert lines[-1] == "-- dry run: role analyst would SELECT 4 relations in schema public (4); add --apply to run it"
     assert not any("paysql_api" in line or "paysql_meta" in line for line in lines)  # API keys, demo metadata
+    assert not any(line.startswith("GRANT SELECT") and "paysql." in line for line in lines)
 
 
 def test_the_demo_reader_gets_the_same_statements():
@@ -72,20 +79,24 @@ def applied_role(admin_url, admin_engine, capsys):
     [
         "UPDATE merchants SET city = 'Almaty'",
         "DELETE FROM transactions",
-        "UPDATE query_audit_log SET status = 'ok'",
-        "DELETE FROM query_audit_log",
+        "UPDATE paysql.query_audit_log SET status = 'ok'",
+        "DELETE FROM paysql.query_audit_log",
+        "SELECT question FROM paysql.query_audit_log",
+        "SELECT * FROM paysql.call_starts",
+        "SELECT * FROM paysql.query_cache",
         "CREATE TABLE public.evil (id int)",
+        "CREATE TABLE paysql.evil (id int)",
     ],
 )
-def test_an_applied_role_reads_and_appends_but_changes_nothing(applied_role, statement):
+def test_an_applied_role_reads_and_appends_but_changes_nothing(applied_role, admin_engine, statement):
     with applied_role.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM merchants")).scalar_one() == 300
         assert conn.execute(text("SELECT session_user")).scalar_one() == ROLE
     with applied_role.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
         conn.execute(text(statement))
     assert audit.write(applied_role, audit.AuditRecord(source="api", status="ok", user_name=ROLE))
-    with applied_role.connect() as conn:
-        sql = "SELECT db_user FROM query_audit_log WHERE user_name = :u ORDER BY id DESC LIMIT 1"
+    with admin_engine.connect() as conn:
+        sql = "SELECT db_user FROM paysql.query_audit_log WHERE user_name = :u ORDER BY id DESC LIMIT 1"
         assert conn.execute(text(sql), {"u": ROLE}).scalar_one() == ROLE
 
 
@@ -168,7 +179,8 @@ def test_one_table_of_a_company_schema(company_url, capsys):
     assert f'GRANT SELECT ON "acquiring"."payments" TO "{role}";' in lines
     assert lines[-1] == (
         f"-- applied to {COMPANY_DB}: role {role} may SELECT 1 relation in schema acquiring (1) (USAGE on their "
-        "schemas), append to query_audit_log and keep query_cache, verified_examples: read-only"
+        "schemas), use paysql's audit log, cache and examples through its functions only, temp files at most 1GB a "
+        "query, work_mem 16MB: read-only"
     )
     with _as(company_url, role) as conn:
         assert conn.execute(text("SELECT count(*) FROM acquiring.payments")).scalar_one() == 3
@@ -316,6 +328,7 @@ def no_create_engine(request, admin_url: str, monkeypatch) -> Iterator[Engine]:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f"DROP ROLE IF EXISTS {NO_CREATE_ROLE}; CREATE ROLE {NO_CREATE_ROLE} LOGIN; "
+            f"ALTER ROLE {NO_CREATE_ROLE} SET temp_file_limit = '1GB'; "
             f"REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE CREATE, TEMPORARY ON DATABASE {name} FROM PUBLIC; "
             "CREATE TABLE payments (id int); INSERT INTO payments VALUES (1), (2); "
             f"GRANT SELECT ON payments TO {NO_CREATE_ROLE}"
@@ -372,3 +385,82 @@ def test_a_missing_privilege_is_told_from_other_errors():
     denied = ProgrammingError("INSERT ...", {}, Exception('permission denied for table "query_audit_log"'))
     assert privileges.is_denied(denied)
     assert not privileges.is_denied(OperationalError("SELECT 1", {}, Exception("connection refused")))
+
+
+# --- the auditor: every caller's audit rows, nothing else ---------------------------------------------------------
+
+AUDITOR = "paysql_test_auditor"
+BRIEF_MONITORING = (  # the brief's dashboard queries, as written there
+    "SELECT question, COUNT(*) as count FROM query_audit_log GROUP BY question ORDER BY count DESC LIMIT 10",
+    "SELECT AVG(execution_time_ms) as avg_time FROM query_audit_log WHERE success = true",
+    "SELECT COUNT(*) FILTER (WHERE success) * 100.0 / COUNT(*) as success_rate FROM query_audit_log",
+)
+
+
+@pytest.fixture
+def auditor(admin_url, admin_engine, capsys) -> Iterator[Engine]:
+    lines = _grant(capsys, "--auditor", AUDITOR, "--database-url", admin_url, "--apply")
+    assert f'GRANT SELECT ON paysql.query_audit_log, paysql.call_starts, paysql.audit_head TO "{AUDITOR}";' in lines
+    assert lines[-1].startswith(f"-- applied: auditor {AUDITOR} may read paysql.query_audit_log, paysql.call_starts")
+    engine = create_engine(with_user(admin_url, AUDITOR))
+    yield engine
+    engine.dispose()
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"DROP OWNED BY {AUDITOR}; DROP ROLE {AUDITOR}"))
+
+
+def test_an_auditor_reads_every_callers_calls_and_changes_nothing(auditor, reader_engine, admin_url, capsys):
+    from paysql_magic import monitor
+
+    secret = f"a question of the reader's own {uuid.uuid4().hex[:8]}"
+    core.run_sql("SELECT 1 AS one", reader_engine, question=secret, remember=False)
+    assert _seen(reader_engine, secret, "'someone else'") == 0  # another API caller of the same role
+    assert _seen(reader_engine, secret) == 1  # the reader's own role
+    assert _seen(auditor, secret) == 1  # every caller's, for the auditor
+    assert set(monitor.figures(auditor)) >= {monitor.TOP_QUESTIONS, monitor.UNFINISHED}
+    with auditor.connect() as conn:
+        for sql in BRIEF_MONITORING:  # unqualified: paysql is on the auditor's search path
+            assert conn.execute(text(sql)).first() is not None
+    for statement in (
+        "DELETE FROM paysql.query_audit_log",
+        "UPDATE paysql.audit_head SET rows = 0",
+        "SELECT * FROM merchants",
+        "SELECT * FROM paysql.query_cache",
+        "SELECT paysql.audit_write('{}')",
+    ):
+        with auditor.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+            conn.execute(text(statement))
+    url = auditor.url.render_as_string(hide_password=False)
+    assert cli.main(["audit", "verify", "--database-url", url]) == 0
+    assert capsys.readouterr().out.startswith("audit log intact: ")
+
+
+def _seen(engine: Engine, question: str, caller: str = "NULL") -> int:
+    with engine.connect() as conn:
+        sql = f"SELECT count(*) FROM paysql.audit_calls({caller}) WHERE question = :q"
+        return conn.execute(text(sql), {"q": question}).scalar_one()
+
+
+def test_a_store_schema_of_another_name(admin_url, tmp_path):
+    """``PAYSQL_STORE_SCHEMA`` names paysql's own schema; the code reads it once, so this runs in a new process."""
+    name = "paysql_other_store_test"
+    url = _fresh_database(admin_url, name)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {NO_CREATE_ROLE}; CREATE TABLE payments (id int)")
+    env = {**os.environ, "PAYSQL_STORE_SCHEMA": "acme_paysql", "PAYSQL_AUDIT_FALLBACK": str(tmp_path / "f.jsonl")}
+    command = [sys.executable, "-m", "paysql_magic.cli", "grant-readonly", "--role", NO_CREATE_ROLE, "--apply"]
+    done = subprocess.run([*command, "--database-url", url], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "GRANT EXECUTE ON FUNCTION acme_paysql.audit_write(jsonb)" in done.stdout
+    ask = (
+        "import sys; from paysql_magic import core; from paysql_magic.connection import engine_for; "
+        "core.run_sql('SELECT count(*) AS n FROM payments', engine_for(sys.argv[1]))"
+    )
+    done = subprocess.run([sys.executable, "-c", ask, with_user(url, NO_CREATE_ROLE)], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM acme_paysql.query_audit_log")).scalar_one() == 1
+        assert conn.execute(text("SELECT to_regnamespace('paysql')")).scalar() is None
+    engine.dispose()
+    _drop(admin_url, name, (NO_CREATE_ROLE,))

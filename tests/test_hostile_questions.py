@@ -42,7 +42,9 @@ def gemini() -> Iterator[Loopback]:
 
 def _counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in (*TABLES, "query_audit_log")}
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in (*TABLES, "paysql.query_audit_log")
+        }
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def test_hostile_question_ends_in_one_refusal_line_and_one_audit_row(
     monkeypatch.setenv("GEMINI_BASE_URL", gemini.url)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "paysql_magic")
-    audited = _counts(admin_engine)["query_audit_log"]
+    audited = _counts(admin_engine)["paysql.query_audit_log"]
     shell.rl_next_input = None
     result = shell.run_cell(f"%%ask --conn {secret_url} --provider gemini --fresh\n{question}")
 
@@ -74,16 +76,16 @@ def test_hostile_question_ends_in_one_refusal_line_and_one_audit_row(
     assert "Traceback" not in out.out + out.err
     assert PASSWORD not in out.out + out.err + str(result.error_in_exec) and FAKE_KEY not in out.out + out.err
     assert shell.rl_next_input is None  # nothing refused is offered as a cell
-    assert _counts(admin_engine)["query_audit_log"] == audited + 1
+    assert _counts(admin_engine)["paysql.query_audit_log"] == audited + 1
     with admin_engine.connect() as conn:
-        row = conn.execute(text("SELECT status, attempts FROM query_audit_log ORDER BY id DESC LIMIT 1")).one()
+        row = conn.execute(text("SELECT status, attempts FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).one()
     assert (row.status, row.attempts) == ("refused", 3)  # the first answer and two repairs, all hostile
 
 
 def test_no_table_changed_and_every_call_was_audited(before, gemini, admin_engine) -> None:
     after = _counts(admin_engine)
     assert {t: after[t] for t in TABLES} == {t: before[t] for t in TABLES}
-    assert after["query_audit_log"] == before["query_audit_log"] + len(QUESTIONS)
+    assert after["paysql.query_audit_log"] == before["paysql.query_audit_log"] + len(QUESTIONS)
     assert len(gemini.requests) == 3 * len(QUESTIONS)
 
 

@@ -179,9 +179,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
 def _forget_cached(admin_engine) -> None:
     """A fresh database for these questions: no cached SQL, so every asking cell generates anew."""
     with admin_engine.begin() as conn:
-        if conn.execute(text("SELECT to_regclass('query_cache')")).scalar() is not None:
+        if conn.execute(text("SELECT to_regclass('paysql.query_cache')")).scalar() is not None:
             keys = [cache.normalize(q) for q in QUESTIONS.values()]
-            conn.execute(text("DELETE FROM query_cache WHERE question_key = ANY(:k)"), {"k": keys})
+            conn.execute(text("DELETE FROM paysql.query_cache WHERE question_key = ANY(:k)"), {"k": keys})
 
 
 def _sources(page) -> list[str]:

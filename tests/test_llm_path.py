@@ -30,7 +30,7 @@ def _structured(sql: str) -> str:
 
 def _last(engine):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+        return conn.execute(text("SELECT * FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
 
 
 def test_ollama_wrong_sql_is_repaired_and_audited_with_two_attempts(

@@ -25,12 +25,14 @@ def run(shell, reader_url, monkeypatch):
 
 def _audit_rows(engine, call_filter: str = "true") -> list:
     with engine.connect() as conn:
-        return conn.execute(text(f"SELECT * FROM query_audit_log WHERE {call_filter} ORDER BY id")).mappings().all()
+        return (
+            conn.execute(text(f"SELECT * FROM paysql.query_audit_log WHERE {call_filter} ORDER BY id")).mappings().all()
+        )
 
 
 def _last_audit(engine):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+        return conn.execute(text("SELECT * FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
 
 
 def test_ask_returns_dataframe_audits_and_inserts_reviewed_cell(shell, run, admin_engine, capsys, transactions_today):

@@ -91,7 +91,7 @@ def test_export_to_an_unknown_format_fails_before_the_query(shell, reader_url, a
 
 def _audit_count(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM query_audit_log")).scalar_one()
+        return conn.execute(text("SELECT count(*) FROM paysql.query_audit_log")).scalar_one()
 
 
 def test_ask_audit_shows_your_recent_calls_the_figures_and_a_chart(run, shell, admin_engine, monkeypatch) -> None:
@@ -101,12 +101,13 @@ def test_ask_audit_shows_your_recent_calls_the_figures_and_a_chart(run, shell, a
     _, captured = run("%ask_audit")
     assert _audit_count(admin_engine) == before  # the monitoring queries are not audited
     titles = (monitor.RECENT_CALLS, monitor.TOP_QUESTIONS, monitor.EXECUTION_TIME, monitor.SUCCESS_RATE)
-    for title in (*titles, monitor.CALLS_PER_DAY):
+    for title in (*titles, monitor.CALLS_PER_DAY, monitor.UNFINISHED):
         assert f"-- {title}" in captured.stdout
     frames = [out.data["text/plain"] for out in captured.outputs if "image/png" not in out.data]
-    assert len(frames) == 5
-    recent, top, timing, success, per_day = frames
+    assert len(frames) == 6
+    recent, top, timing, success, per_day, unfinished = frames
     assert "[1 rows x 6 columns]" in recent  # only this user's call
+    assert "call_id" in unfinished
     (mine,) = monitor.figures(admin_engine, user="audit-test-analyst")[monitor.RECENT_CALLS].itertuples()
     assert (mine.question, mine.source, mine.status) == ("Сколько транзакций было сегодня?", "ask", "ok")
     assert "question" in top and "calls" in top and "Сколько транзакций было сегодня?" in top
@@ -118,7 +119,7 @@ def test_ask_audit_shows_your_recent_calls_the_figures_and_a_chart(run, shell, a
 
     with admin_engine.connect() as conn:
         expected = conn.execute(
-            text("SELECT round(100.0 * count(*) FILTER (WHERE success) / count(*), 1) FROM query_audit_log")
+            text("SELECT round(100.0 * count(*) FILTER (WHERE success) / count(*), 1) FROM paysql.query_audit_log")
         ).scalar_one()
     figures = monitor.figures(admin_engine)
     assert figures[monitor.SUCCESS_RATE]["success_rate_pct"].iloc[0] == float(expected)

@@ -16,7 +16,7 @@ RIGHT = "SELECT sum(amount_kzt) AS total_volume FROM transactions"
 
 def _last(engine):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
+        return conn.execute(text("SELECT * FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).mappings().one()
 
 
 def _q(words: str) -> str:

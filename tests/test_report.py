@@ -23,13 +23,13 @@ ASK_CELLS = 4  # the questions the report asks
 
 def _max_audit_id(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT coalesce(max(id), 0) FROM query_audit_log")).scalar_one()
+        return conn.execute(text("SELECT coalesce(max(id), 0) FROM paysql.query_audit_log")).scalar_one()
 
 
 def _audit_rows_after(engine, after: int) -> list:
     with engine.connect() as conn:
         return conn.execute(
-            text("SELECT source, status, cached, notebook FROM query_audit_log WHERE id > :after ORDER BY id"),
+            text("SELECT source, status, cached, notebook FROM paysql.query_audit_log WHERE id > :after ORDER BY id"),
             {"after": after},
         ).all()
 

@@ -20,13 +20,13 @@ def _notebook(path) -> None:
 
 def _rows(engine, since: int) -> list:
     with engine.connect() as conn:
-        sql = "SELECT executed_sql, cached, attempts, status FROM query_audit_log WHERE id > :id ORDER BY id"
+        sql = "SELECT executed_sql, cached, attempts, status FROM paysql.query_audit_log WHERE id > :id ORDER BY id"
         return conn.execute(text(sql), {"id": since}).mappings().all()
 
 
 def _last_id(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT coalesce(max(id), 0) FROM query_audit_log")).scalar_one()
+        return conn.execute(text("SELECT coalesce(max(id), 0) FROM paysql.query_audit_log")).scalar_one()
 
 
 def test_second_run_is_served_from_the_cache_with_identical_sql(reader_url, admin_engine, monkeypatch, tmp_path):

@@ -50,7 +50,7 @@ def gemini(monkeypatch) -> Iterator[Loopback]:
 
 def _audit_text(admin_engine: Engine, after: int) -> str:
     with admin_engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM query_audit_log WHERE id > :id ORDER BY id"), {"id": after})
+        rows = conn.execute(text("SELECT * FROM paysql.query_audit_log WHERE id > :id ORDER BY id"), {"id": after})
         return "\n".join(repr(dict(row)) for row in rows.mappings())
 
 
@@ -60,7 +60,7 @@ def test_no_secret_in_output_logs_warnings_cells_or_audit(secret_url, gemini, ad
     shell.run_line_magic("config", "Ask.insert_cell = True")
     shell.run_line_magic("config", "Ask.max_repairs = 0")  # one reply a call (repairs: tests/test_hostile_questions)
     with admin_engine.connect() as conn:
-        last_id = conn.execute(text("SELECT coalesce(max(id), 0) FROM query_audit_log")).scalar_one()
+        last_id = conn.execute(text("SELECT coalesce(max(id), 0) FROM paysql.query_audit_log")).scalar_one()
     gemini.reply(
         "gemini",
         _structured("SELECT count(*) AS total_transactions FROM transactions"),

@@ -78,7 +78,7 @@ def test_llm_sql_with_a_parameter_gets_the_hostile_string_as_a_string(
     with admin_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM merchants")).scalar() > 0
         row = conn.execute(
-            text("SELECT question, executed_sql FROM query_audit_log WHERE call_id = :c"), {"c": result.call_id}
+            text("SELECT question, executed_sql FROM paysql.query_audit_log WHERE call_id = :c"), {"c": result.call_id}
         ).one()
     assert row.question == question and "'''; DROP TABLE merchants; --'" in row.executed_sql
 
@@ -140,7 +140,7 @@ def test_a_date_variable_is_the_day_the_question_speaks_of(shell, run, reader_en
     month = shell.user_ns["month"]
     assert len(month) == 30 and str(month["day"].iloc[-1])[:10] == day.isoformat()
     with admin_engine.connect() as conn:
-        question = conn.execute(text("SELECT question FROM query_audit_log ORDER BY id DESC LIMIT 1")).scalar()
+        question = conn.execute(text("SELECT question FROM paysql.query_audit_log ORDER BY id DESC LIMIT 1")).scalar()
     assert question == "Объем по дням за последние 30 дней на {report_day}"
 
 

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paysql_magic.api import pages, queries, refusals, status
+from paysql_magic.api import pages, queries, refusals, serialize, status
 from paysql_magic.api.backend import Backend
 from paysql_magic.api.config import ServeConfig, env_serve_config
 from paysql_magic.api.errors import ApiError, error_response
@@ -32,7 +32,13 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 def create_app(config: ServeConfig) -> FastAPI:
     """The API for ``config`` (tests call this with a config; ``paysql serve`` workers use ``app_from_env``)."""
     backend = Backend.connect(config)
-    app = FastAPI(title="paysql-magic", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="paysql-magic",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=serialize.JsonResponse,
+    )
     app.state.backend = backend
     # Documented schemes (the "Authorize" button in /docs); the gate does the checking.
     security = [APIKeyHeader(name="X-API-Key", auto_error=False), HTTPBearer(auto_error=False)]
@@ -42,7 +48,9 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(Gate, config=config, store=backend.store, limit=RateLimit(config.rate_limit, config.redis_url))
+    limit = RateLimit(config.rate_limit, config.redis_url)
+    app.state.limit = limit
+    app.add_middleware(Gate, config=config, store=backend.store, limit=limit)
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,5 +87,17 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (an unknown path, a wrong method, a body it cannot parse); on an audited endpoint
+    the refused call gets its row (at most at the rate limit per caller)."""
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
+    code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code == 400 else "http_error")
+    path = request.url.path
+    if path in refusals.AUDITED:
+        caller = getattr(request.state, "caller", None)
+        client = (request.client.host, request.client.port) if request.client else None
+        if await run_in_threadpool(refusals.may_audit, request.app.state.limit, client, caller):
+            error = f"{code}: {exc.detail}"
+            store = request.app.state.backend.store
+            user = caller.name if caller else None
+            await run_in_threadpool(refusals.record, store, path, user, {}, "refused", error)
+    return error_response(exc.status_code, code, str(exc.detail))

@@ -79,7 +79,10 @@ def _by_token(token: str, config: ServeConfig) -> Caller:
         raise _unauthorized("the token has expired") from None
     except jwt.InvalidTokenError as exc:
         raise _unauthorized(f"invalid token: {exc}") from None
-    return Caller(str(claims["sub"]), "jwt")
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject.strip():  # the audit's user: never blank
+        raise _unauthorized("invalid token: the sub claim is empty")
+    return Caller(subject.strip(), "jwt")
 
 
 def _unauthorized(detail: str) -> ApiError:

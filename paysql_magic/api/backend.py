@@ -26,7 +26,7 @@ class Backend:
     @classmethod
     def connect(cls, config: ServeConfig) -> Backend:
         engine = engine_for(config.database_url)
-        return cls(config, engine, core.store_engine(engine, Settings()))
+        return cls(config, engine, core.store_engine(engine, Settings(audit_url=config.audit_url)))
 
     def settings(
         self, caller: Caller, *, provider: str | None = None, model: str | None = None, max_rows: int | None = None
@@ -39,6 +39,8 @@ class Backend:
             model=model or (config.model if chosen == config.provider else None),
             max_rows=min(max_rows, config.max_rows) if max_rows else config.max_rows,
             timeout_s=config.timeout_s,
+            max_bytes=config.max_bytes,
+            audit_url=config.audit_url,
             user_name=caller.name,
             notebook=NOTEBOOK,
         )

@@ -9,6 +9,8 @@
 422 declined               the provider could not turn the question into SQL
 422 needs_clarification    the model asked a question back
 422 execution_error        PostgreSQL raised while running the query
+422 result_too_large       the answer holds more bytes than --max-bytes (the fetch stopped there)
+421 misdirected_request    the Host header names no host this server answers for (DNS rebinding)
 429 rate_limited           over the key's rate (``Retry-After`` says when to come back)
 500 internal_error         a bug: the detail is generic, the server log has the rest
 502 provider_error         the provider failed (down, no key, unusable reply)
@@ -21,6 +23,7 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 
 from paysql_magic import egress
+from paysql_magic.api.serialize import JsonResponse
 from paysql_magic.errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -30,6 +33,7 @@ from paysql_magic.errors import (
     PaysqlError,
     ProviderError,
     QueryTimeout,
+    ResultTooLarge,
     SchemaError,
     SqlRefused,
 )
@@ -44,6 +48,7 @@ _STATUSES: tuple[tuple[type[PaysqlError], int, str], ...] = (
     (SqlRefused, 422, "refused"),
     (QueryTimeout, 504, "timeout"),
     (ExecutionError, 422, "execution_error"),
+    (ResultTooLarge, 422, "result_too_large"),
     (ProviderError, 502, "provider_error"),
     (DatabaseUnavailable, 503, "database_unavailable"),
     (SchemaError, 503, "database_unavailable"),
@@ -65,7 +70,7 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    return JsonResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
 def from_paysql(exc: PaysqlError) -> ApiError:

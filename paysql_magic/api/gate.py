@@ -1,7 +1,9 @@
-"""The ASGI middleware every request passes: security headers on every response; then, except for the web
-page's own files (no data in them), in order, the caller (``auth``), the rate limit (``/api/`` paths) and the
-body size. A refused call to an audited endpoint gets its
-audit row here (``refusals``).
+"""The ASGI middleware every request passes: security headers on every response; the ``Host`` (421 unless it
+names this server: DNS rebinding, on every path and in every mode); then, except for the web page's own files (no
+data in them), in order, the caller (``auth``), the rate limit (``/api/`` paths), the body size and its UTF-8. A
+refused call to an audited endpoint gets its audit row here (``refusals``), at most at the rate limit per key
+(per client address before authentication: the peer's own address, since ``X-Forwarded-For`` is only believed
+from the proxies named with ``--forwarded-allow-ips``, which uvicorn applies before the app).
 """
 
 from __future__ import annotations
@@ -64,10 +66,13 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if not self.config.host_allowed(headers.get("host")):
+            await self._misdirected(scope, receive, send, headers.get("host"))
+            return
         if _public(scope):  # the page and its files hold no data: a browser must load them to ask for a key
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body, too_large = await _read_body(scope["method"], headers, receive)
         caller: Caller | None = None
         try:  # in a thread: the key lookup is a query, and the rate limit may be a Redis round trip
@@ -75,6 +80,8 @@ class Gate:
             await run_in_threadpool(self._check_rate, scope["path"], caller)
             if too_large:
                 raise ApiError(413, "too_large", f"the request body is over {MAX_BODY_BYTES:,} bytes")
+            if body and not _utf8(body):
+                raise ApiError(400, "bad_request", "the request body is not valid UTF-8: send JSON in UTF-8")
         except ApiError as exc:
             if scope["path"] in refusals.AUDITED and await run_in_threadpool(self._may_audit, scope, caller):
                 await run_in_threadpool(self._audit, scope["path"], caller, body, exc)
@@ -82,6 +89,19 @@ class Gate:
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, _replay(body, receive) if body is not None else receive, send)
+
+    async def _misdirected(self, scope: Scope, receive: Receive, send: Send, host: str | None) -> None:
+        """421 for a Host that does not name this server (audited on the audited paths, capped per address)."""
+        shown = (host or "")[:100]
+        exc = ApiError(
+            421,
+            "misdirected_request",
+            f"this server does not answer for Host {shown!r}: use 127.0.0.1 or localhost, or start it with "
+            "--allowed-host NAME",
+        )
+        if scope["path"] in refusals.AUDITED and await run_in_threadpool(self._may_audit, scope, None):
+            await run_in_threadpool(self._audit, scope["path"], None, None, exc)
+        await exc.response()(scope, receive, send)
 
     def _authenticate(self, headers: dict[str, str]) -> Caller:
         try:
@@ -91,11 +111,7 @@ class Gate:
             raise from_paysql(exc) from None
 
     def _may_audit(self, scope: Scope, caller: Caller | None) -> bool:
-        """Refusals are audited at most at the rate limit per caller (per address before auth): no flooding the
-        audit log with refused requests."""
-        client = scope.get("client") or ("unknown", 0)
-        who = caller.rate_key if caller else f"address:{client[0]}"
-        return self.limit.hit(f"refused:{who}") is None
+        return refusals.may_audit(self.limit, scope.get("client"), caller)
 
     def _audit(self, path: str, caller: Caller | None, body: bytes | None, exc: ApiError) -> None:
         status = "error" if exc.status >= 500 else "refused"
@@ -109,6 +125,14 @@ class Gate:
         if wait is not None:
             detail = f"over {self.limit.rate} for {caller.name}: retry in {wait} s"
             raise ApiError(429, "rate_limited", detail, {"Retry-After": str(wait)})
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _public(scope: Scope) -> bool:

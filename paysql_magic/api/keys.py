@@ -1,13 +1,14 @@
-"""API keys in ``paysql_api.api_keys``, beside the audit log: only a sha256 of each key is stored.
+"""API keys in ``paysql.api_keys``, beside the audit log: only a sha256 of each key is stored.
 
 A key is ``psk_`` + 32 random bytes (URL-safe base64); it is printed once by ``paysql keys create NAME`` and
 cannot be recovered from the table. A name has at most one active key; a revoked key stays in the table (so the
 API keeps requiring keys once any was created, even after every key is revoked).
 
-The table lives in its own schema, ``paysql_api``, so it is never part of the analysed schema (the prompt, the
+The table lives in paysql's own schema (``store``), so it is never part of the analysed schema (the prompt, the
 schema hash, ``grant-readonly``'s tables). The role ``paysql serve`` connects as gets no SELECT on it: it checks
-a key through ``paysql_api.key_lookup(hash)``, a SECURITY DEFINER function (``--grant-to ROLE`` grants it), so
-neither a generated query nor ``POST /api/sql`` can list key names or hashes (the guard refuses the function too).
+a key through ``paysql.key_lookup(hash)``, a SECURITY DEFINER function (``grant-readonly --role`` and
+``--grant-to ROLE`` grant it), so neither a generated query nor ``POST /api/sql`` can list key names or hashes (the
+guard refuses the schema and the function too). A database not migrated yet keeps ``paysql_api.api_keys``.
 """
 
 from __future__ import annotations
@@ -20,35 +21,16 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from paysql_magic import store
 from paysql_magic.connection import connect, first_line
 from paysql_magic.errors import ConfigError, DatabaseUnavailable
 
-KEYS_SCHEMA = "paysql_api"
-KEYS_TABLE = f"{KEYS_SCHEMA}.api_keys"
-LOOKUP_FUNCTION = f"{KEYS_SCHEMA}.key_lookup(text)"
+KEYS_SCHEMA = store.SCHEMA
+KEYS_TABLE = f"{KEYS_SCHEMA}.{store.KEYS}"
+LOOKUP_FUNCTION = store.KEY_LOOKUP
+LEGACY_LOOKUP = f"{store.LEGACY_KEYS_SCHEMA}.key_lookup(text)"
 KEY_PREFIX = "psk_"
 _SHOWN = 8  # characters of a key kept in clear to tell keys apart in `paysql keys list`
-
-KEYS_DDL = (
-    f"CREATE SCHEMA IF NOT EXISTS {KEYS_SCHEMA}",
-    f"""CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        name text NOT NULL CHECK (name <> ''),
-        key_hash text NOT NULL UNIQUE,
-        key_start text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        revoked_at timestamptz
-    )""",
-    f"CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON {KEYS_TABLE} (name) WHERE revoked_at IS NULL",
-    f"COMMENT ON TABLE {KEYS_TABLE} IS 'paysql serve API keys: sha256 of each key, never the key itself'",
-    f"""CREATE OR REPLACE FUNCTION {KEYS_SCHEMA}.key_lookup(key_hash text)
-        RETURNS TABLE (keys bigint, name text, revoked boolean)
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-            SELECT (SELECT count(*) FROM {KEYS_TABLE}), k.name, k.revoked_at IS NOT NULL
-            FROM (SELECT 1) AS one LEFT JOIN {KEYS_TABLE} AS k ON k.key_hash = key_lookup.key_hash
-        $$""",
-    f"REVOKE ALL ON FUNCTION {LOOKUP_FUNCTION} FROM PUBLIC",
-)
 
 
 @dataclass(frozen=True)
@@ -75,10 +57,9 @@ def hash_key(key: str) -> str:
 
 
 def ensure_table(conn: Connection, grant_to: str | None = None) -> None:
-    """Create the schema, the table and the lookup function; ``grant_to`` (the role ``paysql serve`` connects as)
-    may call the lookup, nothing more."""
-    for statement in KEYS_DDL:
-        conn.exec_driver_sql(statement)
+    """Create (or migrate) paysql's schema with the keys and the lookup function; ``grant_to`` (the role
+    ``paysql serve`` connects as) may call the lookup, nothing more."""
+    store.ensure(conn)
     if grant_to:
         role = conn.dialect.identifier_preparer.quote(grant_to)
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {KEYS_SCHEMA} TO {role}")
@@ -105,6 +86,7 @@ def create(engine: Engine, name: str, grant_to: str | None = None) -> str:
 
 def list_keys(engine: Engine) -> list[ApiKey]:
     """Every key, active and revoked, oldest first."""
+    store.locate(engine)  # an admin: a database not migrated yet is migrated first
     with connect(engine) as conn:
         if not _exists(conn):
             return []
@@ -114,6 +96,7 @@ def list_keys(engine: Engine) -> list[ApiKey]:
 
 def revoke(engine: Engine, name: str) -> bool:
     """Revoke the active key of ``name``; False when there is none."""
+    store.locate(engine)
     with connect(engine) as conn, conn.begin():
         if not _exists(conn):
             return False
@@ -128,10 +111,11 @@ def lookup(engine: Engine, key: str | None) -> Lookup:
     """How many keys exist (revoked ones included) and, when ``key`` is given, whose it is: one function call."""
     try:
         with connect(engine) as conn:
-            if not _exists(conn):
+            function = _function(conn)
+            if function is None:
                 return Lookup(keys=0)
             row = conn.execute(
-                text(f"SELECT keys, name, revoked FROM {KEYS_SCHEMA}.key_lookup(:hash)"),
+                text(f"SELECT keys, name, revoked FROM {function.split('(')[0]}(:hash)"),
                 {"hash": hash_key(key) if key else None},
             ).one()
     except SQLAlchemyError as exc:  # e.g. no EXECUTE on the lookup: fail closed, and say how to grant it
@@ -142,6 +126,15 @@ def lookup(engine: Engine, key: str | None) -> Lookup:
     return Lookup(keys=row.keys, name=row.name, revoked=bool(row.revoked))
 
 
+def _function(conn: Connection) -> str | None:
+    """The lookup function of this database (paysql's, or the one of a database not migrated yet); None when keys
+    were never set up here."""
+    for function in (LOOKUP_FUNCTION, LEGACY_LOOKUP):
+        if conn.execute(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": function}).scalar_one():
+            return function
+    return None
+
+
 def _exists(conn: Connection) -> bool:
-    """Whether keys were ever created here (the lookup function exists)."""
-    return conn.execute(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": LOOKUP_FUNCTION}).scalar_one()
+    """Whether paysql's key table is here (admin commands: list, revoke)."""
+    return conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": KEYS_TABLE}).scalar_one()

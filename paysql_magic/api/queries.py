@@ -58,7 +58,7 @@ def _answer(call: Callable[[], core.Result]) -> JSONResponse:
     except Exception:
         log.exception("paysql API call failed")
         raise ApiError(500, "internal_error", "internal error: the server log has the details") from None
-    return JSONResponse(response(result))  # already JSON-safe: no second validation of every row
+    return serialize.JsonResponse(response(result))  # already JSON-safe: no second validation of every row
 
 
 def response(result: core.Result) -> dict:

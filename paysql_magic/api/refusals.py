@@ -17,6 +17,14 @@ from paysql_magic.audit import AuditRecord
 AUDITED = {"/api/query": "api", "/api/sql": "edited"}  # path -> audit source, as the core records them
 
 
+def may_audit(limit: Any, client: tuple[str, int] | None, caller: Any | None) -> bool:
+    """Refusals are audited at most at the rate limit per caller: per key or token subject once authenticated,
+    per client address before (the peer's address: a forwarded one only from a trusted proxy). No flooding the
+    audit log with refused requests, and no using up another caller's allowance."""
+    who = caller.rate_key if caller is not None else f"address:{(client or ('unknown', 0))[0]}"
+    return limit.hit(f"refused:{who}") is None
+
+
 def body_fields(body: bytes | None) -> dict[str, Any]:
     """The JSON object of a request body, or {} when it is not one."""
     try:

@@ -8,6 +8,7 @@ else made JSON-safe (intervals in seconds, UUIDs as strings, JSON and arrays as 
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from starlette.responses import JSONResponse
 
 
 def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -85,3 +87,14 @@ def _value(value: Any) -> Any:
     if hasattr(value, "item"):  # a numpy scalar
         return _value(value.item())
     return str(value)
+
+
+class JsonResponse(JSONResponse):
+    """JSON as Starlette writes it (UTF-8, no ASCII escapes), except for text holding a lone surrogate (a question
+    sent as ``"\\ud800"``), which has no UTF-8 form: that body is written with ASCII escapes, still valid JSON."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")

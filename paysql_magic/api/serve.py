@@ -1,31 +1,60 @@
-"""``paysql serve`` and ``paysql keys``: what the CLI runs (``cli.py`` only parses and hands over here)."""
+"""``paysql serve`` and ``paysql keys``: what the CLI runs (``cli.py`` only parses and hands over here).
+
+The workers get their config, and the secrets the environment held (database URLs, the JWT secret, API keys of
+providers, ``PGPASSWORD``), inside the app factory that multiprocessing pickles to each worker through a pipe: the
+parent removes those variables from its environment before it starts them, so neither a worker's environment nor
+its command line (both readable by other processes of the same user) holds a secret. Uvicorn believes
+``X-Forwarded-For`` only from the proxies named with ``--forwarded-allow-ips`` (by default from none, where it would
+trust 127.0.0.1: any local client could then pick its own address).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 
+from sqlalchemy.engine import make_url
+
 from paysql_magic import core
 from paysql_magic.api import keys
 from paysql_magic.api.config import (
-    SERVE_CONFIG_ENV,
     ServeConfig,
+    env_allowed_hosts,
     env_cors_origins,
     env_jwt,
     env_rate_limit,
     env_redis_url,
 )
+from paysql_magic.api.factory import AppFactory
 from paysql_magic.api.ratelimit import RateLimit
 from paysql_magic.connection import engine_for, mask
 from paysql_magic.errors import ConfigError
-from paysql_magic.settings import Settings, env_database_url
+from paysql_magic.settings import (
+    AUDIT_URL_ENV,
+    DATABASE_URL_ENV,
+    GEMINI_KEY_ENVS,
+    Settings,
+    env_audit_url,
+    env_database_url,
+    format_size,
+)
 
-APP_FACTORY = "paysql_magic.api.app:app_from_env"
+APP_FACTORY = "paysql_magic.api.app:app_from_env"  # for another ASGI server (reads PAYSQL_SERVE_CONFIG)
+SECRET_ENVS = (
+    DATABASE_URL_ENV,
+    AUDIT_URL_ENV,
+    "PAYSQL_JWT_SECRET",
+    "PAYSQL_REDIS_URL",
+    "PAYSQL_SERVE_CONFIG",
+    "PGPASSWORD",
+    *GEMINI_KEY_ENVS,
+)
 
 
 def serve(args: argparse.Namespace) -> int:
     """Start the embedded demo database first (with ``--demo``), then uvicorn with ``--workers`` processes."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     config = ServeConfig(
         database_url=_database_url(args),
@@ -39,15 +68,45 @@ def serve(args: argparse.Namespace) -> int:
         redis_url=env_redis_url(),
         cors_origins=tuple(args.cors_origin) or env_cors_origins(),
         jwt=env_jwt(),
+        allowed_hosts=tuple(args.allowed_host) or env_allowed_hosts(),
+        forwarded_allow_ips=tuple(args.forwarded_allow_ips),
+        max_bytes=args.max_bytes,
+        audit_url=env_audit_url(),
     )
     RateLimit(config.rate_limit, config.redis_url)  # a bad rate (or no redis package) fails here, not in each worker
     print(f"paysql serve: database {mask(config.database_url)}", flush=True)
+    if args.database_url and make_url(args.database_url).password:
+        print(
+            "paysql serve: warning: the database password is on the command line, which any local user can read "
+            f"(ps): use {DATABASE_URL_ENV} or a ~/.pgpass file",
+            flush=True,
+        )
     print(f"paysql serve: {_access(config)}", flush=True)
     shared = "shared through Redis" if config.redis_url else "in memory, per worker"
     print(f"paysql serve: rate limit {config.rate_limit} per caller ({shared})", flush=True)
-    os.environ[SERVE_CONFIG_ENV] = config.to_json()  # the workers build their app from it
-    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers)
-    return 0
+    print(f"paysql serve: {_limits(config)}", flush=True)
+    secrets = {name: os.environ.pop(name) for name in SECRET_ENVS if name in os.environ}  # not inherited
+    factory = AppFactory(config, secrets)
+    proxies = list(config.forwarded_allow_ips)
+    uv_config = uvicorn.Config(
+        factory,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
+    server = uvicorn.Server(uv_config)
+    try:
+        if uv_config.workers > 1:
+            Multiprocess(uv_config, sockets=[uv_config.bind_socket()]).run()
+        else:
+            os.environ.update(secrets)  # this process is the worker: back in os.environ, not in its start environment
+            server.run()
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C
+        pass
+    return 0 if uv_config.workers > 1 or server.started else 1
 
 
 def _database_url(args: argparse.Namespace) -> str:
@@ -66,7 +125,7 @@ def _database_url(args: argparse.Namespace) -> str:
 
 def _access(config: ServeConfig) -> str:
     """Who may call: said at start, because an open server answers anyone on this machine."""
-    store = core.store_engine(engine_for(config.database_url), Settings())
+    store = core.store_engine(engine_for(config.database_url), Settings(audit_url=config.audit_url))
     count = keys.lookup(store, None).keys
     if not config.loopback:
         return f"listening beyond loopback ({config.host}): every request needs an API key or a token" + (
@@ -75,6 +134,24 @@ def _access(config: ServeConfig) -> str:
     if count or config.jwt:
         return "every request needs an API key or a token"
     return "running OPEN: loopback and no API keys, anyone on this machine can query (`paysql keys create NAME`)"
+
+
+def _limits(config: ServeConfig) -> str:
+    """The byte cap, the hosts answered and the temp file limit of the serving role: said at start."""
+    from sqlalchemy import text
+
+    from paysql_magic.connection import connect
+
+    hosts = ", ".join(("loopback", *config.allowed_hosts))
+    line = f"answers {format_size(config.max_bytes)} at most; Host {hosts}"
+    try:
+        with connect(engine_for(config.database_url)) as conn:
+            limit = conn.execute(text("SELECT current_setting('temp_file_limit')")).scalar_one()
+    except Exception:  # the database may come up later; health says so
+        return line
+    if limit == "-1":
+        return f"{line}; WARNING: temp_file_limit is unset for this role (paysql grant-readonly sets it)"
+    return f"{line}; temp files at most {limit} a query"
 
 
 def keys_command(args: argparse.Namespace) -> int:

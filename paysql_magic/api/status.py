@@ -32,6 +32,7 @@ _FIGURES = {
     monitor.EXECUTION_TIME: "average_execution_time",
     monitor.SUCCESS_RATE: "success_rate",
     monitor.CALLS_PER_DAY: "calls_per_day",
+    monitor.UNFINISHED: "unfinished_calls",
 }
 _SINGLE_ROW = {"average_execution_time", "success_rate"}
 
@@ -67,10 +68,11 @@ def health(who: CallerDep, api: BackendDep) -> JSONResponse:
 
 
 @router.get("/stats")
-def stats(api: BackendDep) -> dict:
-    """Most frequent questions, average execution time, success rate and calls per day (last 30 days)."""
+def stats(who: CallerDep, api: BackendDep) -> dict:
+    """The caller's most frequent questions and unfinished calls; average execution time, success rate and calls
+    per day (last 30 days) over every call."""
     try:
-        figures = monitor.figures(api.store)
+        figures = monitor.figures(api.store, who.name)
     except PaysqlError as exc:
         raise from_paysql(exc) from None
     out: dict = {}

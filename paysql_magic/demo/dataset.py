@@ -21,7 +21,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from paysql_magic import audit, cache, examples, grants
+from paysql_magic import grants, store
 from paysql_magic.connection import connect, normalize_url
 from paysql_magic.demo.mcc import ATM, BILL, BRANDS, CASH_MCC, CITIES, MCC_CODES, ONLINE, STORE, TRAVEL_CATEGORY
 from paysql_magic.errors import ConfigError
@@ -498,10 +498,9 @@ def _load(cur: Cursor, calendar: Calendar, rows: int) -> None:
 
 
 def _grant_reader(cur: Cursor, reader_password: str | None) -> None:
-    """The reader may read the four tables, append to the audit log and keep the query cache and the verified
-    examples (created here if missing): nothing else. A production role gets the same (``paysql grant-readonly``)."""
-    cur.execute(cache.CACHE_DDL)
-    cur.execute(examples.EXAMPLES_DDL)
+    """The reader may read the four tables and use paysql's own schema through its functions (append to the audit
+    log, the query cache and verified examples, its own monitoring figures): nothing else, temp files bounded. A
+    production role gets the same (``paysql grant-readonly``)."""
     database = cur.execute("SELECT current_database()").fetchone()[0]
     for statement in grants.readonly_statements(READER_ROLE, database, list(SCHEMA)):
         cur.execute(statement)
@@ -554,7 +553,7 @@ def prepare_database(
             created = reset or not _reusable(cur, calendar.anchor_date, rows)
             if created:
                 _load(cur, calendar, rows)
-            audit.ensure_table(conn)
+            store.ensure(conn)  # paysql's own schema, moving the tables of an older demo out of public
             _grant_reader(cur, reader_password)
     finally:
         engine.dispose()
