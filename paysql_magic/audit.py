@@ -64,6 +64,7 @@ class AuditRecord:
     notebook: str | None = None
     schema_hash: str | None = None
     parent_call_id: str | None = None  # a follow-up: the call whose answer it refines
+    mode: str | None = None  # how the answer was made: plan (an intent compiled over the model) or sql
     call_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property

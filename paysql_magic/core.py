@@ -209,6 +209,7 @@ def ask(
         chosen = _in_mode(chosen, generation, engine, schema, model)
         store = store_engine(engine, settings) if source != "eval" else None
         planned = f"{chosen.model}:{chosen.mode}" if hasattr(chosen, "mode") else chosen.model  # plan mode caches apart
+        call.note(mode="plan" if hasattr(chosen, "mode") or chosen.name == OFFLINE else "sql")
         key = (_cache_text(question, values, previous), fingerprint(schema, model), chosen.name, planned)
         cached = _quietly(cache.lookup, store, *key) if store is not None and not generation.fresh else None
         if cached is not None:
@@ -224,6 +225,7 @@ def ask(
             _quietly(cache.store, store, *key, sql)
         used = getattr(chosen, "used", None) or ("plan" if chosen.name == OFFLINE else "sql")
         plan, reason = getattr(chosen, "plan_line", None), getattr(chosen, "sql_reason", None)
+        call.note(mode=used)
         return replace(result, model_note=note, semantic_model=model, mode=used, plan=plan, sql_reason=reason)
 
     record = AuditRecord(

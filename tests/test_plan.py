@@ -41,13 +41,24 @@ GOLD = (
 )
 
 
+def _audited_mode(engine, call_id: str) -> str | None:
+    from sqlalchemy import text
+
+    from paysql_magic.audit import AUDIT_QUALIFIED
+
+    with engine.connect() as conn:
+        return conn.execute(text(f"SELECT mode FROM {AUDIT_QUALIFIED} WHERE call_id = :c"), {"c": call_id}).scalar()
+
+
 def _enum(schema: dict, dimension: str) -> list[str]:
     filters = schema["properties"]["filters"]["items"]["anyOf"]
     spec = next(f for f in filters if f["properties"]["dimension"]["enum"] == [dimension])
     return spec["properties"]["values"]["items"].get("enum", [])
 
 
-def test_ollama_fills_a_plan_that_compiles_to_the_gold_answer(ollama_server: Loopback, reader_engine) -> None:
+def test_ollama_fills_a_plan_that_compiles_to_the_gold_answer(
+    ollama_server: Loopback, reader_engine, admin_engine
+) -> None:
     ollama_server.reply("chat", ollama_server.ollama_chat(json.dumps(VOLUME_BY_CITY_YESTERDAY)))
     result = core.ask("Оборот по городам за вчера", reader_engine, provider=OllamaProvider(host=ollama_server.url),
                       generation=PLAN)  # fmt: skip
@@ -57,6 +68,7 @@ def test_ollama_fills_a_plan_that_compiles_to_the_gold_answer(ollama_server: Loo
     assert "volume" in schema["properties"]["measures"]["items"]["properties"]["measure"]["enum"]
     assert "Question: Оборот по городам за вчера" in request.body["messages"][-1]["content"]
     assert (result.mode, result.plan) == ("plan", "total_volume | by city | yesterday")
+    assert _audited_mode(admin_engine, result.call_id) == "plan"
     assert results_match(fetch(reader_engine, GOLD), fetch(reader_engine, result.sql), False, GOLD)
 
 
@@ -91,7 +103,7 @@ def test_an_unknown_measure_is_refused_too(ollama_server: Loopback, reader_engin
         core.ask("Profit by city", reader_engine, provider=OllamaProvider(host=ollama_server.url), generation=PLAN)
 
 
-def test_needs_sql_falls_back_to_sql_in_auto_mode(ollama_server: Loopback, reader_engine, capsys) -> None:
+def test_needs_sql_falls_back_to_sql_in_auto_mode(ollama_server: Loopback, reader_engine, admin_engine) -> None:
     needs = {"needs_sql": "a running total", "measures": [], "by": [], "filters": [], "period": None}
     sql = "SELECT count(*) AS n FROM transactions"
     reply = {"sql": sql, "tables": ["transactions"], "assumptions": [], "needs_clarification": None}
@@ -102,6 +114,7 @@ def test_needs_sql_falls_back_to_sql_in_auto_mode(ollama_server: Loopback, reade
                       generation=AUTO)  # fmt: skip
     assert [r.body["format"] == REPLY_SCHEMA for r in ollama_server.requests] == [False, True]
     assert (result.mode, result.sql_reason) == ("sql", "the model says this needs SQL: a running total")
+    assert _audited_mode(admin_engine, result.call_id) == "sql"
     with pytest.raises(Declined, match="needs SQL"):
         ollama_server.reply("chat", ollama_server.ollama_chat(json.dumps(needs)))
         core.ask("Running total", reader_engine, provider=OllamaProvider(host=ollama_server.url), generation=PLAN)
