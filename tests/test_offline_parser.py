@@ -381,3 +381,8 @@ def test_fast(parser: Parser) -> None:
     for question in QUESTIONS:
         to_sql(MODEL, parser.parse(question))
     assert (time.perf_counter() - started) / len(QUESTIONS) < 0.005
+
+
+def test_a_breakdown_comes_sorted_biggest_first(parser: Parser) -> None:
+    sql = to_sql(MODEL, parser.parse("Оборот по городам за вчера"))
+    assert sql.rstrip().endswith("ORDER BY\n  total_volume DESC")

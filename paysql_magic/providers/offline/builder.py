@@ -278,6 +278,8 @@ def build(model: SemanticModel, intent: Intent) -> exp.Select:
         select = select.having(exp.and_(*having))
     if intent.order:
         select = select.order_by(*(_ordered(o, query) for o in intent.order))
+    elif intent.dimensions and intent.measures and not intent.listing:  # "by city": the biggest first, never unsorted
+        select = select.order_by(_ordered(Order(intent.measures[0].alias, descending=True)))
     if intent.limit is not None:
         select = select.limit(intent.limit)
     return select
