@@ -119,3 +119,15 @@ def test_the_model_file_changes_the_answer(tmp_path: Path, reader_engine) -> Non
     settings = Settings(semantic_model=str(_write(tmp_path, text)))
     result = core.ask(question, reader_engine, settings, provider=OfflineProvider(), source="eval")
     assert "'Shymkent'" in result.sql
+
+
+def test_a_value_gone_from_the_database_is_one_note_naming_the_fix(tmp_path: Path, reader_engine) -> None:
+    text = DEMO_TEXT.replace(
+        "        reversed:\n          means: reversed\n",
+        "        reversed:\n          means: reversed\n        chargeback: {}\n",
+    )
+    assert text != DEMO_TEXT
+    settings = Settings(semantic_model=str(_write(tmp_path, text)))
+    result = core.ask("Оборот за вчера", reader_engine, settings, provider=OfflineProvider(), source="eval")
+    assert result.model_note is not None and "status 'chargeback'" in result.model_note
+    assert "paysql init --update" in result.model_note and "\n" not in result.model_note

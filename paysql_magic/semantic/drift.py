@@ -50,3 +50,17 @@ def check(model: SemanticModel, schema: Schema, database: str | None) -> None:
         missing = sorted(c for c in columns if c.isidentifier() and c not in have)
         if missing:
             raise ModelError(f"{source}: column {relation.table}.{missing[0]} is not in the database; {FIX}")
+
+
+def stale_values(model: SemanticModel, schema: Schema) -> list[str]:
+    """Values the model lists that the database's low-cardinality columns no longer hold ("status 'REFUND'"):
+    a note, not an error (a question naming one finds no rows)."""
+    gone = []
+    for name, role in model.roles.items():
+        table = find_table(schema, model.relation(role.relation).table)
+        column = next((c for c in table.columns if c.name == role.column), None) if table else None
+        if column is None or not column.values or len(column.values) >= 20:  # all of its values are known
+            continue
+        have = {str(v) for v in column.values}
+        gone += [f"{name} {v.value!r}" for v in role.values if str(v.value) not in have]
+    return gone

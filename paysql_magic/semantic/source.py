@@ -63,7 +63,9 @@ def model_for(engine: Engine, schema: Schema, named: str | None = None) -> tuple
         if model is None:
             return None, NO_PAYMENTS.format(where=path)
         drift.check(model, schema, engine.url.database)
-        return _bound(engine, model, schema), None
+        gone = drift.stale_values(model, schema)
+        note = f"-- semantic model: {', '.join(gone[:3])} no longer in the database; {drift.FIX}" if gone else None
+        return _bound(engine, model, schema), note
     if is_demo(engine):
         from paysql_magic.demo import demo_model
 

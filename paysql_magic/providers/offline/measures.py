@@ -180,7 +180,10 @@ def _named_basis(r: Reading, after: int) -> int | None:
 def _extreme(r: Reading, s: Slots, i: int, target: int | None, kind: str) -> None:
     """The largest or smallest single amount; per group when a breakdown was asked for."""
     if _other_measures(r, i, target):
-        raise Declined(f"«{r.items[i].text}» needs a threshold, e.g. «свыше 500 000 тенге»")
+        raise Declined(
+            f"«{r.items[i].text}» reads as one payment's amount, and the question measures something else",
+            rephrase="Минимальный чек на заправках за неделю",
+        )
     s.add(kind)
     r.use(target, *([target + 1] if r.is_(target, "entity") and r.is_(target + 1, "measure", "amount") else []))
     if s.asked:  # "у какого мерчанта самый крупный платеж"
