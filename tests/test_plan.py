@@ -186,3 +186,36 @@ def test_explain_reads_from_the_plan() -> None:
         "Оборот по городам за вчера", "SELECT 1", OfflineProvider(), plan="total_volume | by city | yesterday"
     )
     assert text.startswith("Plan: total_volume | by city | yesterday.\n")
+
+
+def test_plan_prompt_and_schema_fit_the_budget_on_a_300_table_database(admin_engine, admin_url) -> None:
+    from sqlalchemy import create_engine, text
+
+    from paysql_magic.providers.base import Prompt
+    from paysql_magic.providers.planned import _plan_text
+
+    with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS plan_300 WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE plan_300"))
+    engine = create_engine(create_engine(admin_url).url.set(database="plan_300"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE merchants (merchant_id int PRIMARY KEY, name text, city text)"))
+            payments = (
+                "CREATE TABLE payments (payment_id bigint PRIMARY KEY, created_at timestamptz NOT NULL, "
+                "amount numeric(14,2) NOT NULL, status text, merchant_id int REFERENCES merchants)"
+            )
+            conn.execute(text(payments))
+            for i in range(298):
+                conn.execute(text(f"CREATE TABLE unrelated_{i} (id int PRIMARY KEY, status text, amount numeric, "
+                                  f"created_at timestamptz, note text)"))  # fmt: skip
+        schema = core.introspect(engine, refresh=True)
+        assert len(schema.tables) == 300
+        model, _ = model_for(engine, schema)
+        plan = plan_schema(model, sampled(model, schema))
+        text_ = _plan_text(Prompt("Оборот по городам за вчера", schema, "", model=model))
+        assert estimate_tokens(json.dumps(plan, ensure_ascii=False) + text_) < core.DEFAULT_GENERATION.budget_tokens
+    finally:
+        engine.dispose()
+        with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS plan_300 WITH (FORCE)"))
