@@ -20,53 +20,21 @@ from sqlalchemy import Engine, text
 from paysql_magic.connection import connect
 from paysql_magic.egress import is_personal
 from paysql_magic.schema import Column, Schema, Table
+from paysql_magic.semantic.clues import (
+    COLUMN_ROLES,
+    NAME_COLUMN,
+    PAN_COLUMN,
+    TABLE_KINDS,
+    Tables,
+    amount_column,
+    fact_score,
+    kind_of,
+    sql_name,
+    time_column,
+)
 from paysql_magic.semantic.load import from_document
 from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.semantic.spec import MEANINGS, VERSION
-
-_TIME_TYPES = ("timestamp", "timestamptz", "date", "timestamp with", "timestamp without")
-_NUMBER_TYPES = ("numeric", "decimal", "bigint", "integer", "int", "smallint", "double", "real", "money")
-_TEXT_TYPES = ("text", "varchar", "char", "character", "citext")
-
-_FACT_NAME = re.compile(
-    r"payment|transact|txn|operac|operation|platezh|plat[ey]zh|authori[sz]|оплат|платеж|транзак|операц", re.I
-)
-_MINOR = re.compile(r"tiyn|tyin|тиын|тиин|minor|cents?\b|копе|1/100", re.I)
-_TENGE = re.compile(r"tenge|тенге|kzt|тг\b", re.I)
-_ORIGINAL = re.compile(r"original|в валюте|currency of|валют[еы] операции|исходн", re.I)
-_AMOUNT = re.compile(r"amount|summ?a|sum\b|сумм|value", re.I)
-_TIME = re.compile(r"(^|_)(ts|time|timestamp|created|date|data|datetime|at|occurred|posted|when)($|_)|дата|время", re.I)
-
-# role -> (tables it lives in: a name pattern; its columns: a name pattern)
-_TABLE_KINDS = {
-    "merchant": re.compile(
-        r"merchant|torgov|shop|store|retailer|outlet|seller|vendor|магазин|торгов|мерчант|точк|продав", re.I
-    ),
-    "city": re.compile(r"^(cities|city|towns|gorod|goroda|города|город)$", re.I),
-    "terminal": re.compile(r"terminal|терминал", re.I),
-    "card": re.compile(r"^(karty|cards?|card_accounts?|карты|wallets?|кошельки)$|^cards?_|_cards?$", re.I),
-    "customer": re.compile(r"customer|client|klient|cardholder|holder|users?$|клиент|держател|покупат|buyer", re.I),
-    "category": re.compile(r"mcc|categor|kategor|категор", re.I),
-    "currency": re.compile(r"currenc|valyut|валют", re.I),
-    "status": re.compile(r"status|response|result|статус|код(ы)? ответа", re.I),
-}
-_PAN_COLUMN = re.compile(r"^(masked_pan|pan|card_number|nomer_karty|card_no|pan_masked|card_mask)$", re.I)
-_NAME_COLUMN = re.compile(r"^(name|title|naimenovanie|nazvanie|derzhatel|fio|название|наименование|имя)$|_name$",
-                          re.I)  # fmt: skip
-_COLUMN_ROLES = (  # role, column name pattern, comment pattern
-    ("payment_method", r"payment_method|pay_method|method|sposob|способ", r"способ оплаты|payment method"),
-    ("channel", r"channel|kanal|канал|entry_mode|source", r"канал|channel"),
-    ("status", r"status|state|result|kod_statusa|response_code|resp_code|статус", r"статус|status|код ответа"),
-    ("card_brand", r"card_brand|card_system|^brand$|scheme|payment_system|platezhnaya_sistema|network",
-     r"платежн\w* систем|card (brand|scheme)"),
-    ("card_type", r"card_type|tip_karty|vid_karty|card_kind|card_product", r"тип карт|вид карт|card type"),
-    ("currency", r"^(currency|valyuta|currency_code|ccy|bukvennyy_kod|alpha_code|iso_code|kod_valyuty)$",
-     r"валют|currency"),
-    ("city", r"^(city|gorod|town|город)$", r"город|city"),
-    ("segment", r"segment|сегмент", r"сегмент|segment"),
-    ("mcc_code", r"^(mcc|mcc_code|kod_mcc)$", r"mcc"),
-    ("category", r"category|kategoriya|категория", r"категор|category"),
-)  # fmt: skip
 
 
 @dataclass
@@ -76,116 +44,6 @@ class Draft:
     document: dict
     notes: list[str] = field(default_factory=list)
     model: SemanticModel | None = None
-
-
-def _kind(column: Column) -> str:
-    t = column.type.lower()
-    if t.startswith(_TIME_TYPES):
-        return "time"
-    if t.startswith(_NUMBER_TYPES):
-        return "number"
-    return "text" if t.startswith(_TEXT_TYPES) else "other"
-
-
-def _sql_name(table: Table) -> str:
-    return getattr(table, "sql_name", None) or table.name
-
-
-def _is_view(table: Table) -> bool:
-    return "view" in getattr(table, "kind", "table")
-
-
-def _keys(table: Table) -> set[str]:
-    return set(table.primary_key) | {c for fk in table.foreign_keys for c in fk.columns}
-
-
-class _Schema:
-    """The introspected tables, with the joins declared or implied by key names."""
-
-    def __init__(self, schema: Schema) -> None:
-        self.tables = [t for t in schema.tables if not _is_view(t)]
-        self.by_name = {_sql_name(t): t for t in self.tables}
-
-    def table(self, name: str, schema_name: str | None = None) -> Table | None:
-        for t in self.tables:
-            if t.name == name and (schema_name is None or getattr(t, "schema", schema_name) == schema_name):
-                return t
-        return None
-
-    def joins(self, table: Table) -> list[tuple[str, Table, str]]:
-        """(column of ``table``, the table it refers to, the referred column): declared foreign keys, else a
-        column named like another table's one-column primary key (``merchant_id`` -> merchants.merchant_id,
-        ``shop_id`` -> shops.id)."""
-        found: list[tuple[str, Table, str]] = []
-        for fk in table.foreign_keys:
-            target = self.table(fk.ref_table, getattr(fk, "ref_schema", None))
-            if target is not None and len(fk.columns) == 1 and target is not table:
-                found.append((fk.columns[0], target, fk.ref_columns[0]))
-        declared = {column for column, _, _ in found}
-        for column in table.columns:
-            if column.name in declared or column.name in table.primary_key:
-                continue
-            target = self._implied(table, column.name)
-            if target is not None:
-                found.append((column.name, target, target.primary_key[0]))
-        return found
-
-    def _implied(self, table: Table, column: str) -> Table | None:
-        stem = re.sub(r"(_id|_code|_kod|id_)$|^(id_|kod_)", "", column.lower())
-        for other in self.tables:
-            if (
-                other is table
-                or len(other.primary_key) != 1
-                or getattr(other, "schema", None) != getattr(table, "schema", None)
-            ):
-                continue
-            pk = other.primary_key[0]
-            named = other.name.lower().rstrip("s") in (stem, stem.rstrip("s")) or other.name.lower() == stem + "es"
-            if pk == column or (pk == "id" and named and column != "id"):
-                return other
-        return None
-
-
-def _fact_score(table: Table, schema: _Schema) -> float:
-    if _time_column(table) is None or _amount_column(table)[0] is None:
-        return 0
-    score = 1.0 + len(schema.joins(table))
-    text_ = f"{table.name} {table.comment or ''}"
-    score += 4 * bool(_FACT_NAME.search(text_))
-    score += 2 * any(_AMOUNT.search(c.name) or _AMOUNT.search(c.comment or "") for c in table.columns)
-    score += any(re.search(r"status|статус", c.name + (c.comment or ""), re.I) for c in table.columns)
-    return score
-
-
-def _time_column(table: Table) -> Column | None:
-    times = [c for c in table.columns if _kind(c) == "time"]
-    ranked = sorted(times, key=lambda c: (not _TIME.search(c.name), c.nullable, c.type == "date"))
-    return ranked[0] if ranked else None
-
-
-def _amount_column(table: Table) -> tuple[Column | None, str, str | None]:
-    """The amount summed for turnover, its unit, and why that unit."""
-    keys = _keys(table)
-    numbers = [c for c in table.columns if _kind(c) == "number" and c.name not in keys and not c.values]
-
-    def rank(c: Column) -> tuple:
-        described = f"{c.name} {c.comment or ''}"
-        return (
-            not _AMOUNT.search(described),
-            not _TENGE.search(described),
-            bool(_ORIGINAL.search(described)),
-            len(c.name),
-        )
-
-    ranked = sorted((c for c in numbers if _AMOUNT.search(f"{c.name} {c.comment or ''}")), key=rank)
-    if not ranked:
-        return None, "tenge", None
-    amount = ranked[0]
-    described = f"{amount.name} {amount.comment or ''}"
-    if _MINOR.search(described):
-        clue = f"the comment {amount.comment!r}" if _MINOR.search(amount.comment or "") else f"the name {amount.name!r}"
-        return amount, "minor", f"unit guessed from {clue}: minor units, divided by 100"
-    return amount, "tenge", None
 
 
 @cache
@@ -206,11 +64,11 @@ def meaning(role: str, label: str) -> str | None:
 
 def _labels(engine: Engine | None, table: Table, key: str) -> dict[object, str]:
     """Code -> label read from a small lookup table (a status code's name), when an engine is at hand."""
-    texts = [c.name for c in table.columns if _kind(c) == "text" and c.name != key]
+    texts = [c.name for c in table.columns if kind_of(c) == "text" and c.name != key]
     english = sorted(texts, key=lambda n: (not re.search(r"en|name|label|opis|descr", n, re.I), n))
     if engine is None or not english:
         return {}
-    sql = text(f'SELECT "{key}" AS k, "{english[0]}" AS v FROM {_sql_name(table)} LIMIT 200')
+    sql = text(f'SELECT "{key}" AS k, "{english[0]}" AS v FROM {sql_name(table)} LIMIT 200')
     try:
         with connect(engine) as conn:
             return {row.k: str(row.v) for row in conn.execute(sql)}
@@ -220,7 +78,7 @@ def _labels(engine: Engine | None, table: Table, key: str) -> dict[object, str]:
 
 class _Drafter:
     def __init__(self, schema: Schema, engine: Engine | None, database: str | None) -> None:
-        self.schema, self.engine, self.database = _Schema(schema), engine, database
+        self.schema, self.engine, self.database = Tables(schema), engine, database
         self.notes: list[str] = []
         self.models: dict[str, dict] = {}  # semantic model name -> document
         self.roles: dict[str, dict] = {}
@@ -234,8 +92,8 @@ class _Drafter:
         name = table.name
         return (
             name
-            if name not in self.models or self.models[name]["model"] == _sql_name(table)
-            else _sql_name(table).replace(".", "_")
+            if name not in self.models or self.models[name]["model"] == sql_name(table)
+            else sql_name(table).replace(".", "_")
         )
 
     def add_model(self, table: Table, entities: list[dict], name: str | None = None) -> str:
@@ -244,13 +102,13 @@ class _Drafter:
             known = {e["name"] for e in self.models[name]["entities"]}
             self.models[name]["entities"] += [e for e in entities if e["name"] not in known]
             return name
-        document = {"name": name, "model": _sql_name(table)}
+        document = {"name": name, "model": sql_name(table)}
         if table.comment:
             document["description"] = table.comment
         document["entities"] = entities
         document["dimensions"] = []
         self.models[name] = document
-        business = _TABLE_KINDS["merchant"].search(table.name) or _TABLE_KINDS["city"].search(table.name)
+        business = TABLE_KINDS["merchant"].search(table.name) or TABLE_KINDS["city"].search(table.name)
         for column in table.columns:
             if is_personal(column.name, column.comment) and not business:  # a shop's or a city's name is no person's
                 self.personal.append(f"{name}.{column.name}")
@@ -278,8 +136,8 @@ class _Drafter:
         self.note(f"{role}: {model}.{column.name} ({why})")
 
     def build(self) -> Draft:
-        candidates = sorted(self.schema.tables, key=lambda t: -_fact_score(t, self.schema))
-        fact = next((t for t in candidates if _fact_score(t, self.schema) > 0), None)
+        candidates = sorted(self.schema.tables, key=lambda t: -fact_score(t, self.schema))
+        fact = next((t for t in candidates if fact_score(t, self.schema) > 0), None)
         head = {"version": VERSION, "name": f"{self.database or 'database'} payments"}
         if self.database:
             head["database"] = {"name": self.database}
@@ -287,12 +145,12 @@ class _Drafter:
             self.note("no payment-like table (a time column and an amount): a minimal model; the offline provider "
                       "cannot answer until payments is filled in, a language model can")  # fmt: skip
             return Draft({**head, "semantic_models": []}, self.notes)
-        self.note(f"fact table: {_sql_name(fact)} ({fact.comment or 'a time column, an amount, keys'})")
+        self.note(f"fact table: {sql_name(fact)} ({fact.comment or 'a time column, an amount, keys'})")
         return self._payments(fact, head)
 
     def _payments(self, fact: Table, head: dict) -> Draft:
-        time = _time_column(fact)
-        amount, unit, why = _amount_column(fact)
+        time = time_column(fact)
+        amount, unit, why = amount_column(fact)
         pk = [{"name": fact.name, "type": "primary", "expr": fact.primary_key[0]}] if fact.primary_key else []
         fact_name = self.add_model(fact, pk or [{"name": fact.name, "type": "natural", "expr": time.name}])
         self.models[fact_name]["defaults"] = {"agg_time_dimension": time.name}
@@ -310,10 +168,10 @@ class _Drafter:
             self.note("amount: not found (no numeric column named or described as an amount): volumes decline")
         payments["turnover_statuses"] = "all"
         for _, target, _ in self.schema.joins(fact):  # the status codes' lookup, read before the fact's columns
-            if _TABLE_KINDS["status"].search(target.name) and len(target.primary_key) == 1:
+            if TABLE_KINDS["status"].search(target.name) and len(target.primary_key) == 1:
                 self._status_lookup(target, target.name)
         self._columns(fact, fact_name, where="fact")  # the payment's own columns first: its status, its city
-        self._walk(fact, fact_name, depth=0, path=(_sql_name(fact),))
+        self._walk(fact, fact_name, depth=0, path=(sql_name(fact),))
         payments["roles"] = self.roles
         if self.personal:
             payments["personal"] = sorted(set(self.personal))
@@ -329,41 +187,41 @@ class _Drafter:
         if depth > 2:
             return
         for column, target, ref in self.schema.joins(table):
-            if _sql_name(target) in path:
+            if sql_name(target) in path:
                 continue
-            again = any(m["model"] == _sql_name(target) for m in self.models.values())
+            again = any(m["model"] == sql_name(target) for m in self.models.values())
             model_name = f"{name}_{target.name}" if again else target.name
             entity = model_name
             self.models[name]["entities"].append({"name": entity, "type": "foreign", "expr": column})
             target_name = self.add_model(target, [{"name": entity, "type": "primary", "expr": ref}], model_name)
             self._table_roles(target, target_name, column, parent=name)
-            self._walk(target, target_name, depth + 1, (*path, _sql_name(target)))
+            self._walk(target, target_name, depth + 1, (*path, sql_name(target)))
 
     def _table_roles(self, table: Table, name: str, via: str, parent: str | None = None) -> None:
-        kind = next((k for k, pattern in _TABLE_KINDS.items() if pattern.search(table.name)), None)
+        kind = next((k for k, pattern in TABLE_KINDS.items() if pattern.search(table.name)), None)
         if kind is None and table.comment:
-            kind = next((k for k, pattern in _TABLE_KINDS.items() if pattern.search(table.comment)), None)
-        names = [c for c in table.columns if _NAME_COLUMN.search(c.name)]
+            kind = next((k for k, pattern in TABLE_KINDS.items() if pattern.search(table.comment)), None)
+        names = [c for c in table.columns if NAME_COLUMN.search(c.name)]
         if kind in ("merchant", "customer") and names:
-            self.role(kind, name, names[0], f"the name column of {_sql_name(table)}, joined on {via}")
+            self.role(kind, name, names[0], f"the name column of {sql_name(table)}, joined on {via}")
         if kind == "terminal":
             label = names[0] if names else next(c for c in table.columns if c.name == table.primary_key[0])
-            self.role("terminal", name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
+            self.role("terminal", name, label, f"the {label.name} of {sql_name(table)}, joined on {via}")
             self.roles["terminal"]["synonyms"] = ["терминал", "terminal"]
         if kind == "card":
-            pan = next((c for c in table.columns if _PAN_COLUMN.match(c.name)), None)
+            pan = next((c for c in table.columns if PAN_COLUMN.match(c.name)), None)
             label = pan or next(c for c in table.columns if c.name == table.primary_key[0])
-            self.role("card", name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
-            holder = next((c for c in table.columns if _NAME_COLUMN.search(c.name)), None)
+            self.role("card", name, label, f"the {label.name} of {sql_name(table)}, joined on {via}")
+            holder = next((c for c in table.columns if NAME_COLUMN.search(c.name)), None)
             if holder is not None:
-                self.role("customer", name, holder, f"the card holder's name in {_sql_name(table)}")
+                self.role("customer", name, holder, f"the card holder's name in {sql_name(table)}")
         if kind == "city":  # a lookup of cities: the city of whatever refers to it
             ranked = sorted(table.columns, key=lambda c: not re.search(r"name_en|_en$", c.name, re.I))
             label = next((c for c in ranked if re.search(r"name|nazvanie|название", c.name, re.I)), None)
             owner = self.parent_kind.get(parent, "fact")
             role = "customer_city" if owner in ("customer", "card") else "city"
             if label is not None:
-                self.role(role, name, label, f"the {label.name} of {_sql_name(table)}, joined on {via}")
+                self.role(role, name, label, f"the {label.name} of {sql_name(table)}, joined on {via}")
                 other = [c.name for c in table.columns if c.name != label.name and re.search(r"name_", c.name)]
                 if other and self.roles[role].get("dimension", "").endswith(label.name):
                     self.roles[role]["also"] = other  # a second spelling, shown beside it (name_ru, name_en)
@@ -371,7 +229,7 @@ class _Drafter:
             code = next((c for c in table.columns if re.search(r"alpha|bukv|iso|code|kod", c.name, re.I)
                          and c.type.startswith(("char", "character(3)", "varchar", "text"))), None)  # fmt: skip
             if code is not None:
-                self.role("currency", name, code, f"the letter code of {_sql_name(table)}")
+                self.role("currency", name, code, f"the letter code of {sql_name(table)}")
         if kind == "status" and len(table.primary_key) == 1:
             self._status_lookup(table, name)
         self.parent_kind[name] = kind or self.parent_kind.get(parent, "joined")
@@ -395,14 +253,14 @@ class _Drafter:
         for column in table.columns:
             if column.name in keys or is_personal(column.name, column.comment):
                 continue
-            for role, names, comments in _COLUMN_ROLES:
+            for role, names, comments in COLUMN_ROLES:
                 target = self._target(role, where)
                 if target is None or target in self.roles:
                     continue
                 if re.search(names, column.name, re.I) or (
                     column.comment
                     and re.search(comments, column.comment, re.I)
-                    and _kind(column) == "text"
+                    and kind_of(column) == "text"
                     and role != "mcc_code"
                 ):
                     self._column_role(target, name, table, column)
@@ -421,9 +279,9 @@ class _Drafter:
         return role
 
     def _column_role(self, role: str, name: str, table: Table, column: Column) -> None:
-        if role == "status" and _kind(column) == "number" and getattr(self, "status_codes", None):
+        if role == "status" and kind_of(column) == "number" and getattr(self, "status_codes", None):
             return self._coded_status(name, column)
-        if role == "currency" and _kind(column) == "number":
+        if role == "currency" and kind_of(column) == "number":
             return  # a numeric ISO code: the letter code of its lookup table is the currency
         values: dict = {}
         if role in MEANINGS:
@@ -447,7 +305,7 @@ class _Drafter:
 
 
 def _typed(value: object, column: Column) -> object:
-    if _kind(column) == "number" and re.fullmatch(r"-?\d+", str(value)):
+    if kind_of(column) == "number" and re.fullmatch(r"-?\d+", str(value)):
         return int(value)
     return value
 
