@@ -12,6 +12,7 @@ from paysql_magic import core
 from paysql_magic.api.auth import Caller
 from paysql_magic.api.config import ServeConfig
 from paysql_magic.connection import engine_for
+from paysql_magic.results import ResultCache, from_url
 from paysql_magic.settings import Settings
 
 NOTEBOOK = "paysql serve"  # the audit log's ``notebook`` column for API calls
@@ -22,14 +23,25 @@ class Backend:
     config: ServeConfig
     engine: Engine
     store: Engine
+    results: ResultCache | None = None  # None: --result-ttl 0
 
     @classmethod
     def connect(cls, config: ServeConfig) -> Backend:
         engine = engine_for(config.database_url)
-        return cls(config, engine, core.store_engine(engine, Settings(audit_url=config.audit_url)))
+        store = core.store_engine(engine, Settings(audit_url=config.audit_url))
+        cache = (
+            from_url(config.redis_url, config.result_ttl, config.result_max_bytes) if config.result_ttl > 0 else None
+        )
+        return cls(config, engine, store, cache)
 
     def settings(
-        self, caller: Caller, *, provider: str | None = None, model: str | None = None, max_rows: int | None = None
+        self,
+        caller: Caller,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        max_rows: int | None = None,
+        fresh: bool = False,
     ) -> Settings:
         """One call's settings: the server's, narrowed by the request; the caller is the audit user."""
         config = self.config
@@ -43,6 +55,8 @@ class Backend:
             audit_url=config.audit_url,
             user_name=caller.name,
             notebook=NOTEBOOK,
+            results=self.results,
+            fresh_results=fresh,
         )
 
 

@@ -72,6 +72,8 @@ def serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=tuple(args.forwarded_allow_ips),
         max_bytes=args.max_bytes,
         audit_url=env_audit_url(),
+        result_ttl=args.result_ttl,
+        result_max_bytes=args.result_max_bytes,
     )
     RateLimit(config.rate_limit, config.redis_url)  # a bad rate (or no redis package) fails here, not in each worker
     print(f"paysql serve: database {mask(config.database_url)}", flush=True)
@@ -85,6 +87,7 @@ def serve(args: argparse.Namespace) -> int:
     shared = "shared through Redis" if config.redis_url else "in memory, per worker"
     print(f"paysql serve: rate limit {config.rate_limit} per caller ({shared})", flush=True)
     print(f"paysql serve: {_limits(config)}", flush=True)
+    print(f"paysql serve: {_result_cache(config)}", flush=True)
     secrets = {name: os.environ.pop(name) for name in SECRET_ENVS if name in os.environ}  # not inherited
     factory = AppFactory(config, secrets)
     proxies = list(config.forwarded_allow_ips)
@@ -181,3 +184,13 @@ def _keys_target(args: argparse.Namespace) -> tuple[str, str | None]:
     from paysql_magic.demo import READER_ROLE, start_demo
 
     return start_demo(args.data_dir).admin_url, getattr(args, "grant_to", None) or READER_ROLE
+
+
+def _result_cache(config: ServeConfig) -> str:
+    if config.result_ttl <= 0:
+        return "result cache off (--result-ttl 0): every call runs live"
+    where = "in Redis, shared by every worker and instance" if config.redis_url else "in memory, per worker"
+    return (
+        f"result cache {where}: rows kept {config.result_ttl:g} s, results over "
+        f"{format_size(config.result_max_bytes)} not cached"
+    )
