@@ -537,6 +537,20 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="SIZE",
         help="A result larger than this is not cached (default 1MB).",
     )
+    s.add_argument(
+        "--db-connections",
+        type=int,
+        default=20,
+        metavar="N",
+        help="Connections to the database for the whole server, shared out between the workers (default 20).",
+    )
+    s.add_argument(
+        "--scan-cost",
+        type=float,
+        default=10_000.0,
+        metavar="COST",
+        help="Planner cost from which a statement runs on the scans' own pool (default 10000; 0: one pool).",
+    )
     _add_model_options(s)
     s.set_defaults(func=serve)
     k = sub.add_parser("keys", help="Create, list or revoke API keys of `paysql serve` (only hashes are stored).")

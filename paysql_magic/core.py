@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from paysql_magic import audit, cache, examples, guard, validate, variables
 from paysql_magic import execute as executor
 from paysql_magic import results as _results
+from paysql_magic import routing as _routing
 from paysql_magic.audit import AuditRecord
 from paysql_magic.connection import engine_for, first_line
 from paysql_magic.errors import EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
@@ -136,10 +137,21 @@ def _run(call: _Call, guarded: guard.GuardedSql, question: str | None, *, run: b
         if entry is not None:
             call.note(row_count=entry.row_count, execution_time_ms=0.0, result_cached=True)
             return _result(call, guarded, question, entry.frame, entry.row_count, entry.truncated, entry.age_s())
+    engine = call.engine
+    if settings.scan_engine is not None:
+        planned = call.timed(
+            "route",
+            _routing.cost,
+            engine,
+            guarded.sql,
+            timeout_s=settings.timeout_s,
+            allow_superuser=settings.allow_superuser,
+        )
+        engine = settings.scan_engine if planned >= settings.scan_cost else engine
     outcome = call.timed(
         "execute",
         executor.run_query,
-        call.engine,
+        engine,
         guarded.sql,
         timeout_s=settings.timeout_s,
         max_rows=settings.max_rows,

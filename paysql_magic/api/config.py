@@ -77,6 +77,9 @@ class ServeConfig:
     audit_url: str | None = field(default=None, repr=False)  # a separate store database (PAYSQL_AUDIT_URL)
     result_ttl: float = 60.0  # seconds a result stays in the result cache (0: no result cache)
     result_max_bytes: int = 1024 * 1024  # a larger result (its stored form) is not cached
+    workers: int = 1  # uvicorn worker processes: the connections below are shared out between them
+    db_connections: int = 20  # connections to the analysed database for the whole server (every worker)
+    scan_cost: float = 10_000.0  # planner cost from which a statement runs on the scans' own pool (0: one pool)
 
     @property
     def loopback(self) -> bool:

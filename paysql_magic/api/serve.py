@@ -74,6 +74,9 @@ def serve(args: argparse.Namespace) -> int:
         audit_url=env_audit_url(),
         result_ttl=args.result_ttl,
         result_max_bytes=args.result_max_bytes,
+        workers=args.workers,
+        db_connections=args.db_connections,
+        scan_cost=args.scan_cost,
     )
     RateLimit(config.rate_limit, config.redis_url)  # a bad rate (or no redis package) fails here, not in each worker
     print(f"paysql serve: database {mask(config.database_url)}", flush=True)
@@ -88,6 +91,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"paysql serve: rate limit {config.rate_limit} per caller ({shared})", flush=True)
     print(f"paysql serve: {_limits(config)}", flush=True)
     print(f"paysql serve: {_result_cache(config)}", flush=True)
+    print(f"paysql serve: {_pools(config)}", flush=True)
     secrets = {name: os.environ.pop(name) for name in SECRET_ENVS if name in os.environ}  # not inherited
     factory = AppFactory(config, secrets)
     proxies = list(config.forwarded_allow_ips)
@@ -193,4 +197,16 @@ def _result_cache(config: ServeConfig) -> str:
     return (
         f"result cache {where}: rows kept {config.result_ttl:g} s, results over "
         f"{format_size(config.result_max_bytes)} not cached"
+    )
+
+
+def _pools(config: ServeConfig) -> str:
+    from paysql_magic.routing import pool_sizes
+
+    main, scans = pool_sizes(config.db_connections, config.workers)
+    if config.scan_cost <= 0:
+        return "one connection pool per worker (--scan-cost 0)"
+    return (
+        f"{config.workers} worker(s) x {main + scans} database connections: {main} for statements under planner "
+        f"cost {config.scan_cost:g}, {scans} for costlier scans"
     )
