@@ -65,6 +65,7 @@ class AuditRecord:
     schema_hash: str | None = None
     parent_call_id: str | None = None  # a follow-up: the call whose answer it refines
     mode: str | None = None  # how the answer was made: plan (an intent compiled over the model) or sql
+    result_cached: bool | None = None  # True: the rows came from the API's result cache (None otherwise)
     call_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property

@@ -523,6 +523,34 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="SIZE",
         help="The most bytes an answer's rows may hold, e.g. 25MB (default); more is 422 result_too_large.",
     )
+    s.add_argument(
+        "--result-ttl",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="Keep results this long in the result cache (Redis with PAYSQL_REDIS_URL; default 60; 0: off).",
+    )
+    s.add_argument(
+        "--result-max-bytes",
+        type=_size,
+        default=1024 * 1024,
+        metavar="SIZE",
+        help="A result larger than this is not cached (default 1MB).",
+    )
+    s.add_argument(
+        "--db-connections",
+        type=int,
+        default=20,
+        metavar="N",
+        help="Connections to the database for the whole server, shared out between the workers (default 20).",
+    )
+    s.add_argument(
+        "--scan-cost",
+        type=float,
+        default=10_000.0,
+        metavar="COST",
+        help="Planner cost from which a statement runs on the scans' own pool (default 10000; 0: one pool).",
+    )
     _add_model_options(s)
     s.set_defaults(func=serve)
     k = sub.add_parser("keys", help="Create, list or revoke API keys of `paysql serve` (only hashes are stored).")

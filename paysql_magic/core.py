@@ -11,13 +11,15 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from time import perf_counter
+from time import perf_counter, time
 
 import pandas as pd
 from sqlalchemy import Engine
 
 from paysql_magic import audit, cache, examples, guard, validate, variables
 from paysql_magic import execute as executor
+from paysql_magic import results as _results
+from paysql_magic import routing as _routing
 from paysql_magic.audit import AuditRecord
 from paysql_magic.connection import engine_for, first_line
 from paysql_magic.errors import EmptyInput, ExecutionError, PaysqlError, QueryTimeout, SqlRefused
@@ -55,6 +57,8 @@ class Result:
     mode: str | None = None  # "plan" (an intent compiled over the model) or "sql" (SQL the model wrote)
     plan: str | None = None  # the plan in one line: "total_volume | by city | last 7 days"
     sql_reason: str | None = None  # auto mode answered with SQL: the model's reason a plan could not reach
+    result_age_s: float | None = None  # the rows came from the result cache, stored this many seconds ago
+    result_cacheable: bool = False  # the rows are (now) in the result cache: the API states how fresh they are
 
 
 class _Call:
@@ -126,10 +130,28 @@ def _run(call: _Call, guarded: guard.GuardedSql, question: str | None, *, run: b
             call_id=call.record.call_id,
         )
     call.note(executed_sql=guarded.sql)
+    results = settings.results
+    key = call.timed("result_key", _result_key, results, call.engine, guarded.sql, settings) if results else None
+    if key is not None and not settings.fresh_results:
+        entry = call.timed("result_get", results.get, key)
+        if entry is not None:
+            call.note(row_count=entry.row_count, execution_time_ms=0.0, result_cached=True)
+            return _result(call, guarded, question, entry.frame, entry.row_count, entry.truncated, entry.age_s())
+    engine = call.engine
+    if settings.scan_engine is not None:
+        planned = call.timed(
+            "route",
+            _routing.cost,
+            engine,
+            guarded.sql,
+            timeout_s=settings.timeout_s,
+            allow_superuser=settings.allow_superuser,
+        )
+        engine = settings.scan_engine if planned >= settings.scan_cost else engine
     outcome = call.timed(
         "execute",
         executor.run_query,
-        call.engine,
+        engine,
         guarded.sql,
         timeout_s=settings.timeout_s,
         max_rows=settings.max_rows,
@@ -138,16 +160,45 @@ def _run(call: _Call, guarded: guard.GuardedSql, question: str | None, *, run: b
         max_bytes=settings.max_bytes,
     )
     call.note(row_count=outcome.row_count, execution_time_ms=outcome.execution_time_ms)
+    truncated = outcome.truncated or (guarded.limit_added and outcome.row_count == settings.max_rows)
+    stored = False
+    if key is not None:
+        entry = _results.Entry(outcome.frame, outcome.row_count, truncated, outcome.execution_time_ms, time())
+        stored = call.timed("result_put", results.put, key, entry)
+    result = _result(call, guarded, question, outcome.frame, outcome.row_count, truncated, None)
+    return replace(result, result_cacheable=stored)
+
+
+def _result(
+    call: _Call, guarded: guard.GuardedSql, question: str | None, frame, row_count, truncated, age_s: float | None
+) -> Result:
     return Result(
         question=question,
         sql=guarded.sql,
-        frame=outcome.frame,
-        row_count=outcome.row_count,
-        truncated=outcome.truncated or (guarded.limit_added and outcome.row_count == settings.max_rows),
+        frame=frame,
+        row_count=row_count,
+        truncated=truncated,
         provider=call.record.provider,
         model=call.record.model,
         call_id=call.record.call_id,
+        result_age_s=age_s,
+        result_cacheable=age_s is not None,
     )
+
+
+def _result_key(results, engine: Engine, sql: str, settings: Settings) -> str | None:
+    """The result cache's key, or None (the cache is skipped) when the database's identity cannot be read."""
+    try:
+        return results.key(
+            engine,
+            sql,
+            max_rows=settings.max_rows,
+            max_bytes=settings.max_bytes,
+            flags=(settings.exact_decimal, settings.allow_superuser),
+        )
+    except Exception as exc:
+        warnings.warn(f"paysql: result cache skipped: {first_line(exc)}", stacklevel=2)
+        return None
 
 
 @dataclass(frozen=True)

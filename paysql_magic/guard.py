@@ -33,6 +33,8 @@ The guard never raises anything but ``SqlRefused``: a sqlglot failure is a refus
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -149,8 +151,36 @@ def _first_query(reply: str) -> int | None:
     return match.start(1) if match else None
 
 
+_MEMO_SIZE = 1024
+_memo: OrderedDict[tuple[str, int | None], GuardedSql | str] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
 def check(sql: str, *, max_rows: int | None = 1000) -> GuardedSql:
-    """Accept ``sql`` when it is exactly one read-only query; raise ``SqlRefused`` with the reason otherwise."""
+    """Accept ``sql`` when it is exactly one read-only query; raise ``SqlRefused`` with the reason otherwise.
+
+    The verdict depends on the text and the cap alone, so it is kept per (SQL, cap) for the last 1,024 texts: a
+    dashboard's repeated SQL is parsed once per process, not twice per call."""
+    key = (sql, max_rows)
+    with _memo_lock:
+        verdict = _memo.get(key)
+        if verdict is not None:
+            _memo.move_to_end(key)
+    if verdict is None:
+        try:
+            verdict = _check(sql, max_rows)
+        except SqlRefused as exc:
+            verdict = exc.reason
+        with _memo_lock:
+            _memo[key] = verdict
+            while len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    if isinstance(verdict, str):
+        raise SqlRefused(verdict)
+    return verdict
+
+
+def _check(sql: str, max_rows: int | None) -> GuardedSql:
     try:
         tree = _single_query(sql)
         _check_tree(tree)

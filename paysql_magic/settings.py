@@ -52,6 +52,10 @@ class Settings:
     notebook: str | None = None
     semantic_model: str | None = None  # the paysql.yaml to use; None: PAYSQL_SEMANTIC_MODEL, ./paysql.yaml, a draft
     schemas: tuple[str, ...] | None = None  # the schemas to read; None: PAYSQL_SCHEMAS, else every usable one
+    results: object | None = field(default=None, repr=False, compare=False)  # a results.ResultCache (the API)
+    fresh_results: bool = False  # run live even when the result cache holds the rows (and replace them)
+    scan_engine: object | None = field(default=None, repr=False, compare=False)  # the API: costly statements' pool
+    scan_cost: float = 10_000.0  # the planner cost from which a statement runs on ``scan_engine``
 
 
 def parse_size(value: str | int) -> int:

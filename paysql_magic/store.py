@@ -93,17 +93,18 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.{AUDIT} (
     row_hash text,
     parent_call_id uuid,
     escaped text[],
-    mode text
+    mode text,
+    result_cached boolean
 )
 """
 
 # Additive upgrades of an older table (each version only adds): the chain (prev_hash, row_hash), follow-ups
 # (parent_call_id), sources, the names of the fields stored escaped (see ``pgtext``), and how an LLM answered
-# (mode: plan or sql).
+# (mode: plan or sql), and rows served from the API's result cache (result_cached).
 AUDIT_UPGRADE = (
     f"ALTER TABLE {SCHEMA}.{AUDIT} ADD COLUMN IF NOT EXISTS prev_hash text, ADD COLUMN IF NOT EXISTS row_hash text, "
     "ADD COLUMN IF NOT EXISTS parent_call_id uuid, ADD COLUMN IF NOT EXISTS escaped text[], "
-    "ADD COLUMN IF NOT EXISTS mode text, "
+    "ADD COLUMN IF NOT EXISTS mode text, ADD COLUMN IF NOT EXISTS result_cached boolean, "
     "DROP CONSTRAINT IF EXISTS query_audit_log_source_check, "
     f"ADD CONSTRAINT query_audit_log_source_check CHECK (source IN {SOURCES})"
 )
@@ -198,6 +199,8 @@ LANGUAGE sql STABLE {_SAFE} SET extra_float_digits = 1 AS $$
                                ELSE jsonb_build_array(r.parent_call_id) END
                        || CASE WHEN r.escaped IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(r.escaped) END
                        || CASE WHEN r.mode IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(r.mode) END
+                       || CASE WHEN r.result_cached IS NULL THEN '[]'::jsonb
+                               ELSE jsonb_build_array(r.result_cached) END
         )::text, 'UTF8')), 'hex')
 $$
 """
@@ -238,7 +241,7 @@ CHAIN_TRIGGER = (
 _AUDIT_COLUMNS = (
     "call_id, user_name, source, question, generated_sql, executed_sql, provider, model, status, success, error, "
     "attempts, cached, row_count, llm_time_ms, execution_time_ms, notebook, schema_hash, parent_call_id, escaped, "
-    "mode"
+    "mode, result_cached"
 )
 
 # What a reader may call. Each takes its own lock-free path except audit_write (the chain's row lock).
@@ -251,7 +254,8 @@ FUNCTIONS = (
         INSERT INTO {SCHEMA}.{AUDIT} ({_AUDIT_COLUMNS})
         SELECT r.call_id, r.user_name, r.source, r.question, r.generated_sql, r.executed_sql, r.provider, r.model,
             r.status, r.success, r.error, coalesce(r.attempts, 1), coalesce(r.cached, false), r.row_count,
-            r.llm_time_ms, r.execution_time_ms, r.notebook, r.schema_hash, r.parent_call_id, r.escaped, r.mode
+            r.llm_time_ms, r.execution_time_ms, r.notebook, r.schema_hash, r.parent_call_id, r.escaped, r.mode,
+            r.result_cached
         FROM jsonb_populate_record(NULL::{SCHEMA}.{AUDIT}, rec) AS r;
         GET DIAGNOSTICS written = ROW_COUNT;
         RETURN written > 0;  -- false: this call_id is already in the log
@@ -444,7 +448,7 @@ def ensure(conn: Connection) -> list[str]:
     run(f"REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC")
     moved, users, key_users = _move_legacy(conn)
     run(AUDIT_DDL)
-    if not _has_column(conn, AUDIT, "mode"):  # an older table: the additive upgrade (locks and scans it once)
+    if not _has_column(conn, AUDIT, "result_cached"):  # an older table: the additive upgrade (locks and scans it once)
         run(AUDIT_UPGRADE)
     for ddl in (HEAD_DDL, HEAD_INIT, STARTS_DDL, CACHE_DDL, EXAMPLES_DDL, KEYS_DDL):
         run(ddl)

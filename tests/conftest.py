@@ -124,3 +124,46 @@ def forget_what_this_module_cached(admin_engine: Engine) -> Iterator[None]:
         for table in (f"{s}.{t}" for s in ("paysql", "public") for t in ("query_cache", "verified_examples")):
             if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
                 conn.execute(text(f"DELETE FROM {table} WHERE created_at >= :start"), {"start": start})
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis (Debian's ``redis-server``) on loopback for the session, without persistence."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        client.close()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -341,3 +341,27 @@ def test_extraction_never_salvages_a_select_out_of_a_hostile_reply(reply):
     """The whole hostile statement reaches the guard and is refused; it is never cut down to a SELECT that runs."""
     with pytest.raises(SqlRefused):
         check(extract_sql(reply))
+
+
+def test_the_verdict_is_memoised_per_sql_text_and_cap(monkeypatch) -> None:
+    from paysql_magic import guard as g
+
+    sql = "SELECT count(*) AS memo_probe FROM transactions WHERE amount > 77"
+    first = g.check(sql, max_rows=10)
+    calls = []
+    monkeypatch.setattr(g, "_check", lambda *a: calls.append(a))
+    assert g.check(sql, max_rows=10) is first and not calls  # no second parse
+    g.check(sql, max_rows=11)
+    assert calls == [(sql, 11)]  # another cap is another verdict
+
+
+def test_a_memoised_refusal_is_refused_again_with_the_same_reason() -> None:
+    from paysql_magic import guard as g
+    from paysql_magic.errors import SqlRefused
+
+    reasons = []
+    for _ in range(2):
+        with pytest.raises(SqlRefused) as refused:
+            g.check("DELETE FROM transactions WHERE amount > 77", max_rows=10)
+        reasons.append(str(refused.value))
+    assert reasons[0] == reasons[1] and reasons[0]

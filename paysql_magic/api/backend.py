@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
-from paysql_magic import core
+from paysql_magic import core, routing
 from paysql_magic.api.auth import Caller
 from paysql_magic.api.config import ServeConfig
 from paysql_magic.connection import engine_for
+from paysql_magic.results import ResultCache, from_url
 from paysql_magic.settings import Settings
 
 NOTEBOOK = "paysql serve"  # the audit log's ``notebook`` column for API calls
@@ -22,14 +23,33 @@ class Backend:
     config: ServeConfig
     engine: Engine
     store: Engine
+    results: ResultCache | None = None  # None: --result-ttl 0
+    scans: Engine | None = None  # the pool of statements costing at least config.scan_cost (None: one pool)
 
     @classmethod
     def connect(cls, config: ServeConfig) -> Backend:
-        engine = engine_for(config.database_url)
-        return cls(config, engine, core.store_engine(engine, Settings(audit_url=config.audit_url)))
+        """Pools sized for the worker count: ``db_connections`` shared out between the workers, a quarter of
+        each worker's for scans (see ``routing``)."""
+        main, scan = routing.pool_sizes(config.db_connections, config.workers)
+        if config.scan_cost > 0:
+            engine = routing.pool(config.database_url, main, config.timeout_s)
+            scans = routing.pool(config.database_url, scan, config.timeout_s, "scans")
+        else:
+            engine, scans = engine_for(config.database_url), None
+        store = core.store_engine(engine, Settings(audit_url=config.audit_url))
+        cache = (
+            from_url(config.redis_url, config.result_ttl, config.result_max_bytes) if config.result_ttl > 0 else None
+        )
+        return cls(config, engine, store, cache, scans)
 
     def settings(
-        self, caller: Caller, *, provider: str | None = None, model: str | None = None, max_rows: int | None = None
+        self,
+        caller: Caller,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        max_rows: int | None = None,
+        fresh: bool = False,
     ) -> Settings:
         """One call's settings: the server's, narrowed by the request; the caller is the audit user."""
         config = self.config
@@ -43,6 +63,10 @@ class Backend:
             audit_url=config.audit_url,
             user_name=caller.name,
             notebook=NOTEBOOK,
+            results=self.results,
+            fresh_results=fresh,
+            scan_engine=self.scans,
+            scan_cost=config.scan_cost,
         )
 
 

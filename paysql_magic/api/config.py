@@ -1,7 +1,7 @@
 """How ``paysql serve`` runs: one frozen value object, and the only place the API reads environment variables.
 
     PAYSQL_RATE_LIMIT        requests per key, e.g. ``60/minute`` (the ``limits`` notation; default below)
-    PAYSQL_REDIS_URL         share the rate limit between workers and hosts through Redis (else in memory)
+    PAYSQL_REDIS_URL         share the result cache and the rate limit between workers and hosts through Redis
     PAYSQL_CORS_ORIGINS      comma-separated origins allowed to call the API from a browser (default: none)
     PAYSQL_ALLOWED_HOSTS     comma-separated Host names the API answers besides loopback (as --allowed-host)
     PAYSQL_JWT_SECRET        accept HS256 bearer tokens signed with this secret
@@ -75,6 +75,11 @@ class ServeConfig:
     forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For is believed (none by default)
     max_bytes: int = DEFAULT_API_MAX_BYTES  # the most bytes one answer's rows may hold
     audit_url: str | None = field(default=None, repr=False)  # a separate store database (PAYSQL_AUDIT_URL)
+    result_ttl: float = 60.0  # seconds a result stays in the result cache (0: no result cache)
+    result_max_bytes: int = 1024 * 1024  # a larger result (its stored form) is not cached
+    workers: int = 1  # uvicorn worker processes: the connections below are shared out between them
+    db_connections: int = 20  # connections to the analysed database for the whole server (every worker)
+    scan_cost: float = 10_000.0  # planner cost from which a statement runs on the scans' own pool (0: one pool)
 
     @property
     def loopback(self) -> bool:

@@ -12,12 +12,14 @@ class QueryRequest(BaseModel):
     provider: str | None = Field(None, description="auto, gemini, ollama or offline (default: the server's).")
     model: str | None = Field(None, description="Model for the provider.")
     max_rows: int | None = Field(None, ge=1, description="At most this many rows (never more than the server's).")
+    fresh: bool = Field(False, description="Run the SQL live, not from the result cache (and refresh the cache).")
 
 
 class SqlRequest(BaseModel):
     sql: str = Field(description="Reviewed SQL: one read-only query, checked by the same guard.")
     question: str | None = Field(None, description="The question the SQL answers (kept in the audit log).")
     max_rows: int | None = Field(None, ge=1, description="At most this many rows (never more than the server's).")
+    fresh: bool = Field(False, description="Run the SQL live, not from the result cache (and refresh the cache).")
 
 
 class QueryResponse(BaseModel):
@@ -33,6 +35,9 @@ class QueryResponse(BaseModel):
     model: str | None
     cached: bool = Field(description="The SQL came from the query cache: no provider call.")
     call_id: str = Field(description="The call's id in query_audit_log.")
+    result_cached: bool = Field(
+        False, description="The rows came from the result cache (at most --result-ttl seconds old: see Age)."
+    )
 
 
 class ErrorResponse(BaseModel):

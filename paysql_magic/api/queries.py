@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api", tags=["queries"], responses=_ERRORS)
 @router.post("/query", response_model=QueryResponse)
 def query(body: QueryRequest, who: CallerDep, api: BackendDep) -> JSONResponse:
     """Answer a question: generate SQL (or take it from the cache), guard it, run it read-only, audit the call."""
-    settings = api.settings(who, provider=body.provider, model=body.model, max_rows=body.max_rows)
+    settings = api.settings(who, provider=body.provider, model=body.model, max_rows=body.max_rows, fresh=body.fresh)
     fields = body.model_dump()
     if len(body.question) > MAX_QUESTION_CHARS:
         detail = f"the question has {len(body.question):,} characters: at most {MAX_QUESTION_CHARS:,}"
@@ -38,19 +38,20 @@ def query(body: QueryRequest, who: CallerDep, api: BackendDep) -> JSONResponse:
         egress.cloud_consent(cloud_bound(settings.provider), api.engine, env_allow_cloud())
     except PaysqlError as exc:
         raise _refused(api, "/api/query", who, fields, from_paysql(exc)) from None
-    return _answer(lambda: core.ask(body.question, api.engine, settings, source="api"))
+    return _answer(api, lambda: core.ask(body.question, api.engine, settings, source="api"))
 
 
 @router.post("/sql", response_model=QueryResponse)
 def run_sql(body: SqlRequest, who: CallerDep, api: BackendDep) -> JSONResponse:
     """Run reviewed SQL through the same guard and executor (audited with source ``edited``)."""
-    settings = api.settings(who, max_rows=body.max_rows)
+    settings = api.settings(who, max_rows=body.max_rows, fresh=body.fresh)
     return _answer(
-        lambda: core.run_sql(body.sql, api.engine, settings, question=body.question, source="edited", remember=False)
+        api,
+        lambda: core.run_sql(body.sql, api.engine, settings, question=body.question, source="edited", remember=False),
     )
 
 
-def _answer(call: Callable[[], core.Result]) -> JSONResponse:
+def _answer(api: Backend, call: Callable[[], core.Result]) -> JSONResponse:
     try:
         result = call()
     except PaysqlError as exc:
@@ -58,7 +59,18 @@ def _answer(call: Callable[[], core.Result]) -> JSONResponse:
     except Exception:
         log.exception("paysql API call failed")
         raise ApiError(500, "internal_error", "internal error: the server log has the details") from None
-    return serialize.JsonResponse(response(result))  # already JSON-safe: no second validation of every row
+    # already JSON-safe: no second validation of every row
+    return serialize.JsonResponse(response(result), headers=freshness(api, result))
+
+
+def freshness(api: Backend, result: core.Result) -> dict[str, str]:
+    """``Cache-Control`` and ``Age``: how old the rows are and how long the result cache keeps them (``private``:
+    a shared proxy must not keep one caller's rows for another); ``no-store`` when they are not in the cache."""
+    ttl = api.results.ttl_s if api.results is not None else 0
+    if not result.result_cacheable or ttl <= 0:
+        return {"Cache-Control": "no-store"}
+    age = int(result.result_age_s or 0)
+    return {"Cache-Control": f"private, max-age={max(0, int(ttl) - age)}", "Age": str(age)}
 
 
 def response(result: core.Result) -> dict:
@@ -78,6 +90,7 @@ def response(result: core.Result) -> dict:
         "model": result.model,
         "cached": result.cached,
         "call_id": result.call_id,
+        "result_cached": result.result_age_s is not None,
     }
 
 

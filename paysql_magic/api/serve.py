@@ -72,6 +72,11 @@ def serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=tuple(args.forwarded_allow_ips),
         max_bytes=args.max_bytes,
         audit_url=env_audit_url(),
+        result_ttl=args.result_ttl,
+        result_max_bytes=args.result_max_bytes,
+        workers=args.workers,
+        db_connections=args.db_connections,
+        scan_cost=args.scan_cost,
     )
     RateLimit(config.rate_limit, config.redis_url)  # a bad rate (or no redis package) fails here, not in each worker
     print(f"paysql serve: database {mask(config.database_url)}", flush=True)
@@ -85,6 +90,8 @@ def serve(args: argparse.Namespace) -> int:
     shared = "shared through Redis" if config.redis_url else "in memory, per worker"
     print(f"paysql serve: rate limit {config.rate_limit} per caller ({shared})", flush=True)
     print(f"paysql serve: {_limits(config)}", flush=True)
+    print(f"paysql serve: {_result_cache(config)}", flush=True)
+    print(f"paysql serve: {_pools(config)}", flush=True)
     secrets = {name: os.environ.pop(name) for name in SECRET_ENVS if name in os.environ}  # not inherited
     factory = AppFactory(config, secrets)
     proxies = list(config.forwarded_allow_ips)
@@ -181,3 +188,25 @@ def _keys_target(args: argparse.Namespace) -> tuple[str, str | None]:
     from paysql_magic.demo import READER_ROLE, start_demo
 
     return start_demo(args.data_dir).admin_url, getattr(args, "grant_to", None) or READER_ROLE
+
+
+def _result_cache(config: ServeConfig) -> str:
+    if config.result_ttl <= 0:
+        return "result cache off (--result-ttl 0): every call runs live"
+    where = "in Redis, shared by every worker and instance" if config.redis_url else "in memory, per worker"
+    return (
+        f"result cache {where}: rows kept {config.result_ttl:g} s, results over "
+        f"{format_size(config.result_max_bytes)} not cached"
+    )
+
+
+def _pools(config: ServeConfig) -> str:
+    from paysql_magic.routing import pool_sizes
+
+    main, scans = pool_sizes(config.db_connections, config.workers)
+    if config.scan_cost <= 0:
+        return "one connection pool per worker (--scan-cost 0)"
+    return (
+        f"{config.workers} worker(s) x {main + scans} database connections: {main} for statements under planner "
+        f"cost {config.scan_cost:g}, {scans} for costlier scans"
+    )

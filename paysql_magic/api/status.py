@@ -48,6 +48,10 @@ class Health(HealthResponse):
         alias="schema",
         description="Introspection: how many tables the role can read, or the one-line reason it can read none.",
     )
+    cache: Check = Field(
+        description="The result cache: redis (shared), in process, or off; Redis unreachable is ok: false with the "
+        "reason, and the API answers live (status stays ok: the cache is not needed to answer)."
+    )
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
@@ -62,6 +66,7 @@ def health(who: CallerDep, api: BackendDep) -> JSONResponse:
         database=database,
         schema=schema,
         provider=provider,
+        cache=_cache(api),
         auth="open" if who.kind == "open" else "required",
     )
     return JSONResponse(body.model_dump(by_alias=True), status_code=200 if status == "ok" else 503)
@@ -105,6 +110,13 @@ def _schema(api: Backend, who: Caller) -> Check:
     count = len(schema.tables)
     where = ", ".join(schema.schemas)
     return Check(ok=True, detail=f"{count} table{'' if count == 1 else 's'} readable in {where or 'the database'}")
+
+
+def _cache(api: Backend) -> Check:
+    if api.results is None:
+        return Check(ok=True, detail="off (--result-ttl 0): every call runs live")
+    ok, detail = api.results.status()
+    return Check(ok=ok, detail=detail)
 
 
 def _provider(api: Backend) -> Check:
