@@ -82,9 +82,16 @@ def _audit_rows(admin_engine: Engine, sub: str) -> list[tuple[str, str]]:
         return [tuple(row) for row in conn.execute(query, {"u": sub})]
 
 
-def _upstreams(cluster: Cluster) -> list[list[str]]:
-    """The instance(s) nginx tried for each ``POST /api/sql`` (``a, b`` when it went on to the next one)."""
-    lines = [line for line in access_lines(cluster.directory) if line[:2] == ["POST", "/api/sql"]]
+def _upstreams(cluster: Cluster, expected: int) -> list[list[str]]:
+    """The instance(s) nginx tried for each ``POST /api/sql`` (``a, b`` when it went on to the next one), once the
+    ``expected`` lines are logged (nginx writes a request's line just after its response, so the client may be
+    first)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [line for line in access_lines(cluster.directory) if line[:2] == ["POST", "/api/sql"]]
+        if len(lines) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     return [[field.rstrip(",") for field in line[2:] if field.rstrip(",") in cluster.instances] for line in lines]
 
 
@@ -92,7 +99,7 @@ def test_the_rate_limit_holds_across_instances(cluster: Cluster, admin_engine: E
     sub = _subject()
     statuses = [_post(cluster.url, "/api/sql", {"sql": "SELECT 1 AS one"}, sub)[0] for _ in range(RATE + 4)]
     assert statuses == [200] * RATE + [429] * 4
-    served = {tried[-1] for tried in _upstreams(cluster)}
+    served = {tried[-1] for tried in _upstreams(cluster, RATE + 4)}
     assert served == set(cluster.instances)  # nginx spread them: each instance alone stayed under the cap
     assert len(_audit_rows(admin_engine, sub)) == RATE + 4  # the 429s audited too, each once
 
@@ -105,7 +112,7 @@ def test_a_result_cached_by_one_instance_is_served_by_the_other(cluster: Cluster
     first, second = (body for _, body in answers)
     assert first["result_cached"] is False and second["result_cached"] is True
     assert second["data"] == first["data"]
-    first_at, second_at = (tried[-1] for tried in _upstreams(cluster)[-2:])
+    first_at, second_at = (tried[-1] for tried in _upstreams(cluster, 2))
     assert first_at != second_at  # round robin: the second went to the other instance
 
 
@@ -139,7 +146,7 @@ def test_stopping_one_instance_loses_no_request(cluster: Cluster, admin_engine: 
     assert len(set(call_ids)) == RATE
     rows = _audit_rows(admin_engine, sub)
     assert sorted(call for call, _ in rows) == sorted(call_ids)  # one row a call: none answered twice
-    tried = _upstreams(cluster)
+    tried = _upstreams(cluster, RATE)
     assert len(tried) == RATE
     gone = cluster.instances[0]
     assert sum(t == [gone] for t in tried) >= 1  # the stopped instance answered what it had in flight...
