@@ -510,6 +510,12 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         help="A Host name to answer besides loopback (repeat; *.example.com for subdomains): others get 421.",
     )
     s.add_argument(
+        "--secrets-file",
+        metavar="PATH",
+        help="Read secret variables (PAYSQL_DATABASE_URL=..., PAYSQL_REDIS_URL=..., PAYSQL_JWT_SECRET=..., one a "
+        "line) from this file, which only its owner may read (chmod 600).",
+    )
+    s.add_argument(
         "--forwarded-allow-ips",
         type=lambda v: [ip.strip() for ip in v.split(",") if ip.strip()],
         default=[],

@@ -32,13 +32,22 @@ def _health(url: str) -> int | None:
 
 
 @contextmanager
-def paysql_serve(*args: str, log: Path, ready: tuple[int, ...] = (200,), startup_s: float = 90) -> Iterator[str]:
+def paysql_serve(
+    *args: str,
+    log: Path,
+    ready: tuple[int, ...] = (200,),
+    startup_s: float = 90,
+    started: list[subprocess.Popen] | None = None,
+) -> Iterator[str]:
     """Run ``paysql serve ARGS --port <free>``; yield its base URL once ``/api/health`` answers with a ``ready``
-    status, and stop it afterwards. The server's output goes to ``log``, shown when it fails to start."""
+    status, and stop it afterwards (SIGTERM). The server's output goes to ``log``, shown when it fails to start;
+    its process is appended to ``started`` (a test may stop it itself)."""
     port = free_port()
     command = [sys.executable, "-m", "paysql_magic.cli", "serve", *args, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    if started is not None:
+        started.append(process)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s

@@ -3,7 +3,8 @@
 The workers get their config, and the secrets the environment held (database URLs, the JWT secret, API keys of
 providers, ``PGPASSWORD``), inside the app factory that multiprocessing pickles to each worker through a pipe: the
 parent removes those variables from its environment before it starts them, so neither a worker's environment nor
-its command line (both readable by other processes of the same user) holds a secret. Uvicorn believes
+its command line (both readable by other processes of the same user) holds a secret; with ``--secrets-file`` they
+come from an owner-only file rather than the environment. Uvicorn believes
 ``X-Forwarded-For`` only from the proxies named with ``--forwarded-allow-ips`` (by default from none, where it would
 trust 127.0.0.1: any local client could then pick its own address).
 """
@@ -56,6 +57,8 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    if getattr(args, "secrets_file", None):
+        os.environ.update(read_secrets_file(args.secrets_file))  # popped below like the others: never inherited
     config = ServeConfig(
         database_url=_database_url(args),
         host=args.host,
@@ -114,6 +117,33 @@ def serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C
         pass
     return 0 if uv_config.workers > 1 or server.started else 1
+
+
+def read_secrets_file(path: str) -> dict[str, str]:
+    """``NAME=value`` lines (``#`` comments, blank lines) naming only the secret variables, from a file that is
+    this user's and that nobody else may read or write: a group- or world-readable file is refused."""
+    import stat
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    try:
+        info = file.stat()
+        text = file.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--secrets-file: cannot read {path}: {exc.strerror}") from None
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"--secrets-file: {path} must be yours and readable by you only (chmod 600 {path})")
+    allowed = set(SECRET_ENVS) - {"PAYSQL_SERVE_CONFIG"}
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip().removeprefix("export ").strip()
+        if not sep or name not in allowed:
+            raise ConfigError(f"--secrets-file: line {number}: expected NAME=value, NAME one of {sorted(allowed)}")
+        found[name] = value.strip()
+    return found
 
 
 def _database_url(args: argparse.Namespace) -> str:
