@@ -63,11 +63,11 @@ def kind_of(column: Column) -> str:
 
 
 def sql_name(table: Table) -> str:
-    return getattr(table, "sql_name", None) or table.name
+    return table.sql_name
 
 
 def is_view(table: Table) -> bool:
-    return "view" in getattr(table, "kind", "table")
+    return "view" in table.kind
 
 
 def keys_of(table: Table) -> set[str]:
@@ -83,7 +83,7 @@ class Tables:
 
     def table(self, name: str, schema_name: str | None = None) -> Table | None:
         for t in self.tables:
-            if t.name == name and (schema_name is None or getattr(t, "schema", schema_name) == schema_name):
+            if t.name == name and (schema_name is None or t.schema == schema_name):
                 return t
         return None
 
@@ -93,7 +93,7 @@ class Tables:
         ``shop_id`` -> shops.id)."""
         found: list[tuple[str, Table, str]] = []
         for fk in table.foreign_keys:
-            target = self.table(fk.ref_table, getattr(fk, "ref_schema", None))
+            target = self.table(fk.ref_table, fk.ref_schema)
             if target is not None and len(fk.columns) == 1 and target is not table:
                 found.append((fk.columns[0], target, fk.ref_columns[0]))
         declared = {column for column, _, _ in found}
@@ -108,11 +108,7 @@ class Tables:
     def _implied(self, table: Table, column: str) -> Table | None:
         stem = re.sub(r"(_id|_code|_kod|id_)$|^(id_|kod_)", "", column.lower())
         for other in self.tables:
-            if (
-                other is table
-                or len(other.primary_key) != 1
-                or getattr(other, "schema", None) != getattr(table, "schema", None)
-            ):
+            if other is table or len(other.primary_key) != 1 or other.schema != table.schema:
                 continue
             pk = other.primary_key[0]
             named = other.name.lower().rstrip("s") in (stem, stem.rstrip("s")) or other.name.lower() == stem + "es"

@@ -4,18 +4,10 @@ model made for another database is never applied to this one by accident."""
 from __future__ import annotations
 
 from paysql_magic.errors import ModelError
-from paysql_magic.schema import Schema, Table
+from paysql_magic.schema import Schema
 from paysql_magic.semantic.model import SemanticModel
 
 FIX = "run paysql init --update (it keeps your edits)"
-
-
-def find_table(schema: Schema, name: str) -> Table | None:
-    """The table ``name`` (qualified or bare) of ``schema``."""
-    for table in schema.tables:
-        if name in (table.name, getattr(table, "qualified", None), getattr(table, "sql_name", None)):
-            return table
-    return None
 
 
 def _columns(model: SemanticModel) -> dict[str, set[str]]:
@@ -43,7 +35,7 @@ def check(model: SemanticModel, schema: Schema, database: str | None) -> None:
         )
     for alias, columns in _columns(model).items():
         relation = model.relation(alias)
-        table = find_table(schema, relation.table)
+        table = schema.find(relation.table)
         if table is None:
             raise ModelError(f"{source}: table {relation.table} is not in the database (or not readable); {FIX}")
         have = {c.name for c in table.columns}
@@ -57,7 +49,7 @@ def stale_values(model: SemanticModel, schema: Schema) -> list[str]:
     a note, not an error (a question naming one finds no rows)."""
     gone = []
     for name, role in model.roles.items():
-        table = find_table(schema, model.relation(role.relation).table)
+        table = schema.find(model.relation(role.relation).table)
         column = next((c for c in table.columns if c.name == role.column), None) if table else None
         if column is None or not column.values or len(column.values) >= 20:  # all of its values are known
             continue

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from paysql_magic.semantic.spec import MEANINGS
 
@@ -94,9 +95,9 @@ class SemanticModel:
     source: str | None = None  # the file it was read from; None: drafted in memory
     document: dict = field(default_factory=dict, compare=False, repr=False)  # as read, for export and drift
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """A short hash of the document: cache keys and parsers are per model."""
+        """A short hash of the document (computed once a model): cache keys and parsers are per model."""
         text = json.dumps(self.document, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
