@@ -5,7 +5,7 @@ question (and exports the answer, for scheduled reports); ``paysql eval`` measur
 provider on a question set; ``paysql audit verify`` checks the audit log's hash chain and ``paysql audit import``
 writes the rows kept in the local fallback file; ``paysql grant-readonly`` prints or applies a least-privilege role;
 ``paysql report`` renders a parameterised notebook to HTML; ``paysql check`` compares figures for cron or CI;
-``paysql serve`` runs the HTTP API and ``paysql keys`` manages its API keys.
+``paysql serve`` runs the HTTP API, ``paysql worker`` its jobs and ``paysql keys`` manages its API keys.
 """
 
 from __future__ import annotations
@@ -557,8 +557,37 @@ def _add_serve_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="COST",
         help="Planner cost from which a statement runs on the scans' own pool (default 10000; 0: one pool).",
     )
+    s.add_argument(
+        "--job-ttl",
+        type=float,
+        default=24 * 3600.0,
+        metavar="SECONDS",
+        help="Keep jobs (POST /api/jobs) and their rows this long in Redis (default a day).",
+    )
     _add_model_options(s)
     s.set_defaults(func=serve)
+    w = sub.add_parser("worker", help="Run the jobs of POST /api/jobs from their queue in Redis (PAYSQL_REDIS_URL).")
+    w.add_argument("--database-url", help="The database (default: PAYSQL_DATABASE_URL).")
+    w.add_argument("--demo", action="store_true", help="Use the embedded demo database.")
+    w.add_argument("--data-dir", help="Data dir of the embedded demo database (default: the user data dir).")
+    w.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="Most rows a job's answer holds.")
+    w.add_argument("--timeout", type=float, default=300.0, help="Statement timeout in seconds (default 300).")
+    w.add_argument(
+        "--max-bytes", type=_size, default=DEFAULT_API_MAX_BYTES, metavar="SIZE", help="Most bytes of a job's rows."
+    )
+    w.add_argument(
+        "--result-ttl",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="Share results through the result cache in Redis this long (default 60; 0: every job runs live).",
+    )
+    w.add_argument(
+        "--secrets-file", metavar="PATH", help="Read PAYSQL_DATABASE_URL=, PAYSQL_REDIS_URL=, ... from this file."
+    )
+    w.add_argument("--burst", action="store_true", help="Stop once the queue is empty.")
+    _add_model_options(w)
+    w.set_defaults(func=worker)
     k = sub.add_parser("keys", help="Create, list or revoke API keys of `paysql serve` (only hashes are stored).")
     k_sub = k.add_subparsers(dest="keys_command", required=True)
     kc = k_sub.add_parser("create", help="Create a key for NAME and print it (once).")
@@ -589,6 +618,13 @@ def serve(args: argparse.Namespace) -> int:
 
     _model_environment(args)  # the workers read them
     return run(args)
+
+
+def worker(args: argparse.Namespace) -> int:
+    from paysql_magic.api.worker import work
+
+    _model_environment(args)
+    return work(args)
 
 
 def keys(args: argparse.Namespace) -> int:

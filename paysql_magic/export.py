@@ -11,19 +11,21 @@ Numbers stay numbers and dates stay dates in every format:
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
 from paysql_magic.errors import ConfigError
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> None:
+def _csv(frame: pd.DataFrame, path: Path | BinaryIO) -> None:
     frame.to_csv(path, index=False, encoding="utf-8")
 
 
-def _xlsx(frame: pd.DataFrame, path: Path) -> None:
+def _xlsx(frame: pd.DataFrame, path: Path | BinaryIO) -> None:
     naive = frame.copy()
     for column in naive.columns:
         if isinstance(naive[column].dtype, pd.DatetimeTZDtype):
@@ -31,11 +33,12 @@ def _xlsx(frame: pd.DataFrame, path: Path) -> None:
     naive.to_excel(path, index=False, engine="openpyxl")
 
 
-def _parquet(frame: pd.DataFrame, path: Path) -> None:
+def _parquet(frame: pd.DataFrame, path: Path | BinaryIO) -> None:
     frame.to_parquet(path, index=False, engine="pyarrow")
 
 
-WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {".csv": _csv, ".xlsx": _xlsx, ".parquet": _parquet}
+Writer = Callable[[pd.DataFrame, Path | BinaryIO], None]
+WRITERS: dict[str, Writer] = {".csv": _csv, ".xlsx": _xlsx, ".parquet": _parquet}
 
 
 def check_path(path: str | Path) -> Path:
@@ -54,3 +57,10 @@ def export(frame: pd.DataFrame, path: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
+
+
+def to_bytes(frame: pd.DataFrame, suffix: str) -> bytes:
+    """``frame`` in the format of ``suffix`` (``.csv``, ``.xlsx``, ``.parquet``), as the file would hold it."""
+    buffer = io.BytesIO()
+    WRITERS[suffix](frame, buffer)
+    return buffer.getvalue()

@@ -65,3 +65,35 @@ def paysql_serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def paysql_worker(*args: str, redis_url: str, log: Path, startup_s: float = 60) -> Iterator[subprocess.Popen]:
+    """Run ``paysql worker ARGS``; yield its process once it listens on the jobs' queue in ``redis_url`` (it
+    registers there), and stop it afterwards (SIGTERM, which lets a running job finish)."""
+    import redis
+    from rq import Worker
+
+    connection = redis.Redis.from_url(redis_url)
+    before = {w.name for w in Worker.all(connection=connection)}
+    command = [sys.executable, "-m", "paysql_magic.cli", "worker", *args]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + startup_s
+        while not {w.name for w in Worker.all(connection=connection)} - before:
+            if process.poll() is not None:
+                pytest.fail(f"paysql worker exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"paysql worker did not start in {startup_s} s:\n{log.read_text(errors='replace')}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        connection.close()

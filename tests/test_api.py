@@ -4,6 +4,7 @@ codes, the body limits, the headers, the docs and the audit rows."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -215,7 +216,7 @@ def test_docs_work_offline_under_the_csp(client: TestClient) -> None:
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/docs/init.js").text.startswith("window.ui = SwaggerUIBundle(")
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/api/query", "/api/sql", "/api/health", "/api/stats"} <= set(paths)
+    assert {"/api/query", "/api/sql", "/api/jobs", "/api/jobs/{job_id}", "/api/health", "/api/stats"} <= set(paths)
 
 
 def test_health_reports_database_and_provider(client: TestClient) -> None:
@@ -225,6 +226,18 @@ def test_health_reports_database_and_provider(client: TestClient) -> None:
     assert body["database"]["ok"] and body["provider"]["ok"]
     assert "offline" in body["provider"]["detail"]
     assert body["schema"]["ok"] and body["schema"]["detail"].endswith(" tables readable in public")
+
+
+def test_without_redis_jobs_are_503_and_say_what_they_need(client: TestClient) -> None:
+    reply = client.post("/api/jobs", json={"question": "Сколько транзакций было сегодня?"})
+
+    assert reply.status_code == 503 and reply.json()["error"] == "jobs_unavailable"
+    assert "PAYSQL_REDIS_URL" in reply.json()["detail"] and "paysql worker" in reply.json()["detail"]
+    assert client.get(f"/api/jobs/{uuid.uuid4()}").status_code == 404
+    assert client.get("/api/health").json()["jobs"] == {
+        "ok": True,
+        "detail": "off (no PAYSQL_REDIS_URL): POST /api/jobs answers 503",
+    }
 
 
 def test_health_is_503_when_the_provider_is_unreachable(reader_url: str) -> None:

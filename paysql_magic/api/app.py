@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paysql_magic.api import pages, queries, refusals, serialize, status
+from paysql_magic.api import jobs, pages, queries, refusals, serialize, status
 from paysql_magic.api.backend import Backend
 from paysql_magic.api.config import ServeConfig, env_serve_config
 from paysql_magic.api.errors import ApiError, error_response
@@ -42,7 +42,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.state.backend = backend
     # Documented schemes (the "Authorize" button in /docs); the gate does the checking.
     security = [APIKeyHeader(name="X-API-Key", auto_error=False), HTTPBearer(auto_error=False)]
-    for router in (queries.router, status.router):
+    for router in (queries.router, jobs.router, status.router):
         app.include_router(router, dependencies=[Security(scheme) for scheme in security])
     pages.mount(app)
     app.add_exception_handler(ApiError, _api_error)
@@ -76,7 +76,8 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's own 422 for a body it cannot take becomes 400 ``bad_request`` (and an audit row)."""
     assert isinstance(exc, RequestValidationError)
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    detail = f"the request body is not what {request.url.path} takes: {problems}"
+    part = "request body" if all(e["loc"][:1] == ("body",) for e in exc.errors()) else "request"
+    detail = f"the {part} is not what {request.url.path} takes: {problems}"
     caller = getattr(request.state, "caller", None)
     fields = exc.body if isinstance(exc.body, dict) else {}
     user = caller.name if caller else None

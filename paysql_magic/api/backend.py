@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from paysql_magic import core, routing
+from paysql_magic.api import queue
 from paysql_magic.api.auth import Caller
 from paysql_magic.api.config import ServeConfig
 from paysql_magic.connection import engine_for
@@ -25,6 +26,7 @@ class Backend:
     store: Engine
     results: ResultCache | None = None  # None: --result-ttl 0
     scans: Engine | None = None  # the pool of statements costing at least config.scan_cost (None: one pool)
+    jobs: Any = None  # the rq.Queue of POST /api/jobs (None: no Redis, no jobs)
 
     @classmethod
     def connect(cls, config: ServeConfig) -> Backend:
@@ -40,7 +42,8 @@ class Backend:
         cache = (
             from_url(config.redis_url, config.result_ttl, config.result_max_bytes) if config.result_ttl > 0 else None
         )
-        return cls(config, engine, store, cache, scans)
+        jobs = queue.queue(queue.connect(config.redis_url)) if config.redis_url else None
+        return cls(config, engine, store, cache, scans, jobs)
 
     def settings(
         self,

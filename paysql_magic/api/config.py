@@ -80,6 +80,7 @@ class ServeConfig:
     workers: int = 1  # uvicorn worker processes: the connections below are shared out between them
     db_connections: int = 20  # connections to the analysed database for the whole server (every worker)
     scan_cost: float = 10_000.0  # planner cost from which a statement runs on the scans' own pool (0: one pool)
+    job_ttl: float = 24 * 3600.0  # seconds a job and its rows are kept in Redis (POST /api/jobs)
 
     @property
     def loopback(self) -> bool:

@@ -3,7 +3,8 @@
 400 bad_request            the body is not what the endpoint takes (FastAPI's own 422 included), empty question
 401 unauthorized           no credential where one is needed, an unknown key, a bad or expired token
 403 forbidden              a revoked key
-404 not_found, 405 method_not_allowed
+404 not_found              also a job that does not exist, has expired or is another caller's
+405 method_not_allowed
 413 too_large              a body over 10 kB, a question over 2,000 characters
 422 refused                the guard refused the SQL (``detail`` is its reason)
 422 declined               the provider could not turn the question into SQL
@@ -13,8 +14,10 @@
 421 misdirected_request    the Host header names no host this server answers for (DNS rebinding)
 429 rate_limited           over the key's rate (``Retry-After`` says when to come back)
 500 internal_error         a bug: the detail is generic, the server log has the rest
+500 job_failed             the worker running a job was killed on every try: submit it again
 502 provider_error         the provider failed (down, no key, unusable reply)
 503 database_unavailable   the database cannot be reached
+503 jobs_unavailable       POST /api/jobs without Redis, or Redis unreachable
 504 timeout                the statement timeout cancelled the query
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class QueryRequest(BaseModel):
@@ -20,6 +20,19 @@ class SqlRequest(BaseModel):
     question: str | None = Field(None, description="The question the SQL answers (kept in the audit log).")
     max_rows: int | None = Field(None, ge=1, description="At most this many rows (never more than the server's).")
     fresh: bool = Field(False, description="Run the SQL live, not from the result cache (and refresh the cache).")
+
+
+class JobRequest(QueryRequest):
+    """``/api/query``'s body (a question), or ``/api/sql``'s (reviewed SQL, the question kept as its note)."""
+
+    question: str | None = Field(None, description="The question (or, with sql, the question the SQL answers).")
+    sql: str | None = Field(None, description="Reviewed SQL to run instead of a question (as POST /api/sql).")
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> JobRequest:
+        if not (self.question or "").strip() and not (self.sql or "").strip():
+            raise ValueError("send a question or sql")
+        return self
 
 
 class QueryResponse(BaseModel):
@@ -38,6 +51,19 @@ class QueryResponse(BaseModel):
     result_cached: bool = Field(
         False, description="The rows came from the result cache (at most --result-ttl seconds old: see Age)."
     )
+
+
+class JobState(BaseModel):
+    job_id: str
+    state: str = Field(description="queued, running, done or failed.")
+
+
+class JobAccepted(JobState):
+    url: str = Field(description="Where to read the job: GET it until its state is done (Retry-After says when).")
+
+
+class JobResult(QueryResponse, JobState):
+    """A finished job: its state and the same JSON as POST /api/query."""
 
 
 class ErrorResponse(BaseModel):

@@ -18,7 +18,7 @@ from paysql_magic.api.errors import ApiError, from_paysql
 from paysql_magic.api.models import ErrorResponse, QueryRequest, QueryResponse, SqlRequest
 from paysql_magic.errors import PaysqlError
 from paysql_magic.providers import cloud_bound
-from paysql_magic.settings import env_allow_cloud
+from paysql_magic.settings import Settings, env_allow_cloud
 
 log = logging.getLogger("paysql.api")
 _ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 403, 413, 422, 429, 500, 502, 503, 504)}
@@ -29,16 +29,22 @@ router = APIRouter(prefix="/api", tags=["queries"], responses=_ERRORS)
 @router.post("/query", response_model=QueryResponse)
 def query(body: QueryRequest, who: CallerDep, api: BackendDep) -> JSONResponse:
     """Answer a question: generate SQL (or take it from the cache), guard it, run it read-only, audit the call."""
-    settings = api.settings(who, provider=body.provider, model=body.model, max_rows=body.max_rows, fresh=body.fresh)
-    fields = body.model_dump()
-    if len(body.question) > MAX_QUESTION_CHARS:
-        detail = f"the question has {len(body.question):,} characters: at most {MAX_QUESTION_CHARS:,}"
-        raise _refused(api, "/api/query", who, fields, ApiError(413, "too_large", detail))
-    try:
-        egress.cloud_consent(cloud_bound(settings.provider), api.engine, env_allow_cloud())
-    except PaysqlError as exc:
-        raise _refused(api, "/api/query", who, fields, from_paysql(exc)) from None
+    settings = checked(api, "/api/query", who, body)
     return _answer(api, lambda: core.ask(body.question, api.engine, settings, source="api"))
+
+
+def checked(api: Backend, path: str, who: Caller, body: QueryRequest, *, asks: bool = True) -> Settings:
+    """The call's settings, once the question's length and (when a provider is ``asks``-ed) the cloud consent allow
+    it; else the audited refusal."""
+    settings = api.settings(who, provider=body.provider, model=body.model, max_rows=body.max_rows, fresh=body.fresh)
+    if body.question is not None and len(body.question) > MAX_QUESTION_CHARS:
+        detail = f"the question has {len(body.question):,} characters: at most {MAX_QUESTION_CHARS:,}"
+        raise refused(api, path, who, body.model_dump(), ApiError(413, "too_large", detail))
+    try:
+        egress.cloud_consent(asks and cloud_bound(settings.provider), api.engine, env_allow_cloud())
+    except PaysqlError as exc:
+        raise refused(api, path, who, body.model_dump(), from_paysql(exc)) from None
+    return settings
 
 
 @router.post("/sql", response_model=QueryResponse)
@@ -75,13 +81,16 @@ def freshness(api: Backend, result: core.Result) -> dict[str, str]:
 
 def response(result: core.Result) -> dict:
     """The brief's JSON for a result."""
-    frame = result.frame
+    return {**summary(result), "data": serialize.rows(result.frame)}
+
+
+def summary(result: core.Result) -> dict:
+    """The brief's JSON for a result but its rows (``data``)."""
     timings = result.timings_ms
     return {
         "question": result.question,
         "sql": result.sql,
-        "columns": [str(name) for name in frame.columns],
-        "data": serialize.rows(frame),
+        "columns": [str(name) for name in result.frame.columns],
         "row_count": result.row_count,
         "truncated": result.truncated,
         "execution_time_ms": round(timings.get("execute", 0.0), 1),
@@ -94,7 +103,8 @@ def response(result: core.Result) -> dict:
     }
 
 
-def _refused(api: Backend, path: str, who: Caller, fields: dict, exc: ApiError) -> ApiError:
+def refused(api: Backend, path: str, who: Caller, fields: dict, exc: ApiError) -> ApiError:
     """Audit a call refused before the core saw it, and return the error to raise."""
-    refusals.record(api.store, path, who.name, fields, "refused", f"{exc.code}: {exc.detail}")
+    status = "error" if exc.status >= 500 else "refused"
+    refusals.record(api.store, path, who.name, fields, status, f"{exc.code}: {exc.detail}")
     return exc

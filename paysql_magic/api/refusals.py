@@ -1,7 +1,7 @@
 """Audit rows for API calls refused before the core saw them (auth, rate limit, size, a malformed body).
 
 The core writes the row of every call it handles; these are the calls it never got, so the audit log still
-has one row per ``POST /api/query`` or ``POST /api/sql``.
+has one row per ``POST /api/query``, ``POST /api/sql`` or ``POST /api/jobs`` (a job's own row is its worker's).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from paysql_magic import audit
 from paysql_magic.audit import AuditRecord
 
-AUDITED = {"/api/query": "api", "/api/sql": "edited"}  # path -> audit source, as the core records them
+# path -> audit source, as the core records them
+AUDITED = {"/api/query": "api", "/api/sql": "edited", "/api/jobs": "api"}
 
 
 def may_audit(limit: Any, client: tuple[str, int] | None, caller: Any | None) -> bool:

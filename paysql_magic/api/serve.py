@@ -17,7 +17,7 @@ import os
 from sqlalchemy.engine import make_url
 
 from paysql_magic import core
-from paysql_magic.api import keys
+from paysql_magic.api import keys, queue
 from paysql_magic.api.config import (
     ServeConfig,
     env_allowed_hosts,
@@ -60,7 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     if getattr(args, "secrets_file", None):
         os.environ.update(read_secrets_file(args.secrets_file))  # popped below like the others: never inherited
     config = ServeConfig(
-        database_url=_database_url(args),
+        database_url=database_url(args),
         host=args.host,
         port=args.port,
         provider=args.provider,
@@ -80,8 +80,11 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         db_connections=args.db_connections,
         scan_cost=args.scan_cost,
+        job_ttl=args.job_ttl,
     )
     RateLimit(config.rate_limit, config.redis_url)  # a bad rate (or no redis package) fails here, not in each worker
+    if config.redis_url:
+        queue.queue(queue.connect(config.redis_url))  # ... and so does a missing rq
     print(f"paysql serve: database {mask(config.database_url)}", flush=True)
     if args.database_url and make_url(args.database_url).password:
         print(
@@ -146,17 +149,18 @@ def read_secrets_file(path: str) -> dict[str, str]:
     return found
 
 
-def _database_url(args: argparse.Namespace) -> str:
+def database_url(args: argparse.Namespace) -> str:
+    """``--database-url``, ``PAYSQL_DATABASE_URL``, or the demo's reader with ``--demo`` / ``--data-dir``."""
     if args.demo or args.data_dir:
         from paysql_magic.demo import start_demo
 
         # Started here, in the parent: the workers only connect. It stops when this process exits.
-        db = start_demo(args.data_dir, rows=args.rows)
-        print(f"paysql serve: demo dataset, {db.rows:,} transactions up to {db.anchor_date}", flush=True)
+        db = start_demo(args.data_dir, rows=getattr(args, "rows", None))
+        print(f"paysql {args.command}: demo dataset, {db.rows:,} transactions up to {db.anchor_date}", flush=True)
         return db.reader_url
     url = args.database_url or env_database_url()
     if not url:
-        raise ConfigError("paysql serve needs a database: --database-url URL, PAYSQL_DATABASE_URL or --demo")
+        raise ConfigError(f"paysql {args.command} needs a database: --database-url URL, PAYSQL_DATABASE_URL or --demo")
     return url
 
 

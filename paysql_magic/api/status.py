@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from paysql_magic import monitor
-from paysql_magic.api import serialize
+from paysql_magic.api import queue, serialize
 from paysql_magic.api.auth import Caller
 from paysql_magic.api.backend import Backend, BackendDep, CallerDep
 from paysql_magic.api.errors import from_paysql
@@ -52,6 +52,10 @@ class Health(HealthResponse):
         description="The result cache: redis (shared), in process, or off; Redis unreachable is ok: false with the "
         "reason, and the API answers live (status stays ok: the cache is not needed to answer)."
     )
+    jobs: Check = Field(
+        description="POST /api/jobs: the queue's waiting jobs and its workers; ok: false when Redis is unreachable "
+        "or no `paysql worker` runs (status stays ok: /api/query does not need them)."
+    )
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
@@ -67,6 +71,7 @@ def health(who: CallerDep, api: BackendDep) -> JSONResponse:
         schema=schema,
         provider=provider,
         cache=_cache(api),
+        jobs=_jobs(api),
         auth="open" if who.kind == "open" else "required",
     )
     return JSONResponse(body.model_dump(by_alias=True), status_code=200 if status == "ok" else 503)
@@ -117,6 +122,17 @@ def _cache(api: Backend) -> Check:
         return Check(ok=True, detail="off (--result-ttl 0): every call runs live")
     ok, detail = api.results.status()
     return Check(ok=ok, detail=detail)
+
+
+def _jobs(api: Backend) -> Check:
+    if api.jobs is None:
+        return Check(ok=True, detail="off (no PAYSQL_REDIS_URL): POST /api/jobs answers 503")
+    try:
+        waiting, workers = queue.load(api.jobs)
+    except Exception as exc:
+        return Check(ok=False, detail=f"redis unreachable ({first_line(exc)}): POST /api/jobs answers 503")
+    line = f"{waiting} waiting in {queue.QUEUE_NAME}, {workers} worker{'' if workers == 1 else 's'}"
+    return Check(ok=workers > 0, detail=line if workers else f"{line}: jobs wait until `paysql worker` runs")
 
 
 def _provider(api: Backend) -> Check:
