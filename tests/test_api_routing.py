@@ -46,6 +46,15 @@ def test_the_planner_cost_tells_an_index_lookup_from_a_scan(reader_url: str) -> 
     assert routing.cost(engine, "SELECT FROM nowhere_at_all", timeout_s=10, allow_superuser=False) == 0.0
 
 
+def test_scans_run_without_parallel_workers_and_cheap_statements_with(reader_url: str) -> None:
+    """A scan holds one core (so cheap statements still get CPU); the main pool keeps the server's setting."""
+    settings = {}
+    for role in ("scans", "main"):
+        with routing.pool(reader_url, 1, 5.0, role).connect() as conn:
+            settings[role] = conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
+    assert settings == {"scans": "0", "main": "2"}
+
+
 def test_a_cheap_statement_is_answered_while_scans_hold_their_pool(routed: TestClient) -> None:
     scan_times: list[float] = []
 
