@@ -36,7 +36,7 @@ _KINDS = (
     ("result cache", re.compile(r"inet_server_addr|current_date\b")),
     ("audit", re.compile(r"audit_write|audit_start|query_audit_log")),
 )
-_CONTROL = re.compile(r"^\s*(;|BEGIN|COMMIT|ROLLBACK|SET TRANSACTION ISOLATION)", re.IGNORECASE)
+_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SET TRANSACTION|SET LOCAL|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 _END = re.compile(r"^\s*(COMMIT|ROLLBACK)\s*$", re.IGNORECASE)
 
 
@@ -46,7 +46,8 @@ def kind(statements: tuple[str, ...]) -> str | None:
     for name, pattern in _KINDS:
         if pattern.search(text):
             return name
-    return None if all(_CONTROL.match(s) for s in statements) else "execute"
+    parts = [part for statement in statements for part in statement.split(";") if part.strip()]
+    return None if all(_CONTROL.match(part) for part in parts) else "execute"  # a pre-ping ";" has no part
 
 
 def attribute(trips: list[wire.RoundTrip]) -> Counter[str]:
