@@ -60,15 +60,26 @@ def watch(engine: Engine) -> Engine:
 
 def _alive(dbapi_connection, connection_record, connection_proxy) -> None:
     """Raise ``DisconnectionError`` (the pool then connects anew) when the server closed this idle connection: its
-    socket is readable, or the driver knows it is closed."""
+    socket is readable (rarely, a message nobody asked for, such as a setting reported after a configuration reload:
+    the connection is replaced all the same), or the driver knows it is closed."""
     if dbapi_connection.closed:
         raise DisconnectionError("the connection is closed")
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        readable = _readable(dbapi_connection.fileno())
     except (OSError, ValueError) as exc:  # no socket any more
         raise DisconnectionError(str(exc)) from None
-    if readable:  # an idle connection has nothing to read unless the server is closing it
+    if readable:
         raise DisconnectionError("the server closed the connection")
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has something to read (or is at its end) now, without waiting; ``poll`` where there is one,
+    since ``select`` cannot take a descriptor past 1023."""
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def engine_for(url: str) -> Engine:

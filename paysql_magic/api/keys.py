@@ -120,7 +120,7 @@ def lookup(engine: Engine, key: str | None) -> Lookup:
                 try:
                     return _call(conn, function, key)
                 except SQLAlchemyError as exc:
-                    if getattr(exc.orig, "sqlstate", None) not in _MOVED:
+                    if getattr(getattr(exc, "orig", None), "sqlstate", None) not in _MOVED:
                         raise
                     _functions.pop(url, None)  # an admin migrated the keys while this process ran: find it again
             function = _function(conn)
