@@ -5,8 +5,8 @@ The tables, the chain and the functions are in ``store``. Here: writing a row (`
 
 A row can hold any text: NUL and lone surrogates, which PostgreSQL text cannot, are escaped (``pgtext``) and the
 row's ``escaped`` column names the fields, so the original is recoverable (``decoded``). Each row is written in
-its own short transaction (``store.write_transaction``: READ WRITE whatever the role's defaults, its own statement
-and lock timeouts), so one row the database refuses never blocks another.
+its own short transaction (``store.write_record``: READ WRITE whatever the role's defaults, its own statement
+and lock timeouts, sent with the row as one round trip), so one row the database refuses never blocks another.
 """
 
 from __future__ import annotations
@@ -126,8 +126,6 @@ _LEGACY_INSERT = text(
     ON CONFLICT (call_id) DO NOTHING
     """
 )
-_WRITE = text(f"SELECT {store.SCHEMA}.audit_write(CAST(:rec AS jsonb))")
-_START = text(f"SELECT {store.SCHEMA}.audit_start(CAST(:rec AS jsonb))")
 
 _pending: dict[str, list[AuditRecord]] = {}  # rows not written yet, by audit database URL
 _lock = threading.Lock()
@@ -164,11 +162,11 @@ def _write_one(engine: Engine, record: AuditRecord) -> bool:
     for attempt in (1, 2):
         location = store.locate(engine)
         try:
+            if not location.legacy:
+                return store.write_record(engine, "audit_write", params)
             with store.write_transaction(engine) as conn:
-                if location.legacy:
-                    legacy = {k: v for k, v in params.items() if k != "escaped"}
-                    return conn.execute(_LEGACY_INSERT, legacy).rowcount > 0
-                return bool(conn.execute(_WRITE, {"rec": json.dumps(params, ensure_ascii=False)}).scalar_one())
+                legacy = {k: v for k, v in params.items() if k != "escaped"}
+                return conn.execute(_LEGACY_INSERT, legacy).rowcount > 0
         except SQLAlchemyError as exc:
             if attempt == 1 and _sqlstate(exc) in _MOVED:
                 store.forget(engine)
@@ -248,8 +246,7 @@ def start(engine: Engine, record: AuditRecord) -> None:
         fields_ = ("call_id", "user_name", "source", "question", "generated_sql", "notebook", "escaped")
         starts = {name: values[name] for name in fields_}
         starts["escaped"] = [name for name in values["escaped"] or () if name in fields_] or None
-        with store.write_transaction(engine) as conn:
-            conn.execute(_START, {"rec": json.dumps(starts, ensure_ascii=False)})
+        store.write_record(engine, "audit_start", starts)
     except Exception:  # the audit row at the end still says what happened
         _starts_off[key] = time.monotonic() + _STARTS_RETRY_S
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, text
 
 from paysql_magic import pgtext
 from paysql_magic import store as _store
-from paysql_magic.connection import connect, create_if_missing
+from paysql_magic.connection import autocommit, create_if_missing
 
 CACHE_TABLE = _store.CACHE  # the bare name (schema.py excludes it from introspection in any schema)
 CACHE_QUALIFIED = f"{_store.SCHEMA}.{_store.CACHE}"
@@ -37,10 +37,10 @@ def _key(question: str, schema_hash: str, provider: str, model: str | None) -> d
 
 
 def lookup(engine: Engine, question: str, schema_hash: str, provider: str, model: str | None) -> str | None:
-    """The cached SQL for this question, schema, provider and model, if any."""
+    """The cached SQL for this question, schema, provider and model, if any (one round trip: no transaction)."""
     key = _key(question, schema_hash, provider, model)
     legacy = _store.locate(engine).legacy
-    with connect(engine) as conn:
+    with autocommit(engine) as conn:
         if not legacy:
             return conn.execute(text(f"SELECT {_store.SCHEMA}.cache_get(:q, :h, :p, :m)"), key).scalar()
         if conn.execute(text("SELECT to_regclass(:t)"), {"t": _LEGACY}).scalar() is None:

@@ -11,7 +11,9 @@ Every call:
 - runs on psycopg 3, whatever driver the engine names: a ``postgresql+psycopg2://`` engine is swapped for the
   shared psycopg 3 engine of the same URL, because psycopg2 sends everything through the simple query protocol,
   where ``SELECT 1; COMMIT; DELETE ...`` runs three statements;
-- opens a READ ONLY transaction with ``SET LOCAL statement_timeout``;
+- opens a READ ONLY transaction with ``SET LOCAL statement_timeout`` and reads the session's powers and
+  ``temp_file_limit`` (the checks above) in the same round trip: the connection is in autocommit for the call, and
+  ``BEGIN READ ONLY``, the settings and that query go as one simple-protocol query of fixed text;
 - parses and describes the SQL as the unnamed statement of the extended query protocol (``PQprepare``, which
   takes exactly one statement) and refuses a statement without result columns (SET, COPY, LISTEN, PREPARE ...)
   before anything runs;
@@ -26,9 +28,10 @@ Every call:
   without a precision), rows are read one at a time, so the driver never holds more than one row beyond the cap
   (9,000 demo transactions: 45 ms instead of 31 ms chunked); with bounded columns only (numbers, dates,
   varchar(n), numeric(p, s)) chunks of 1,000 rows are safe, and the cap is a number of rows;
-- always rolls back, then releases session advisory locks, which a rollback keeps. Settings changed by the
-  statement (``set_config(..., false)``) are undone by the rollback; PREPARE, DECLARE and LISTEN have no result
-  columns, so they never run. A connection that cannot be cleaned is invalidated: its state dies with it.
+- always rolls back, then releases session advisory locks, which a rollback keeps (one round trip for both).
+  Settings changed by the statement (``set_config(..., false)``) are undone by the rollback; PREPARE, DECLARE and
+  LISTEN have no result columns, so they never run. A connection that cannot be cleaned is invalidated: its state
+  dies with it.
 
 Large results take the fast path (``paysql_magic.fetch``): after the describe above, the statement runs as
 ``COPY (SELECT ... FROM (<sql>) AS q(c0, ...) LIMIT max_rows + 1) TO STDOUT (FORMAT binary)`` through the ADBC
@@ -37,7 +40,8 @@ URL, opened for the call and closed after it (so locks and settings die with the
 ``default_transaction_read_only=on``, the same ``statement_timeout`` and the executor session's TimeZone; the
 driver sends the COPY through the extended protocol, so it is one statement or nothing. ``fast=None`` (default)
 tries it when the row cap allows ``FAST_PATH_MIN_ROWS`` (10,000) rows or more and the planner expects that many
-(a plain ``EXPLAIN`` in a savepoint: nothing runs); ``fast=True`` always, ``fast=False`` never.
+(a plain ``EXPLAIN`` in a savepoint taken when the transaction begins: nothing runs); ``fast=True`` always,
+``fast=False`` never.
 It falls back to streaming when the driver is missing or cannot connect, when a column type is not in the
 map below (interval, json, arrays, "char" ...), with ``exact_decimal``, and when the statement cannot sit in a
 subquery (SHOW, EXPLAIN: a syntax error of the wrapper). Measured on the 1M-row demo (2 cores, best of 3,
@@ -108,6 +112,7 @@ SELECT (SELECT string_agg(r.rolname, ', ' ORDER BY r.rolname) FROM pg_catalog.pg
                OR pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))) AS powers,
        pg_catalog.current_setting('temp_file_limit') AS temp_file_limit
 """
+_ESTIMATE = "paysql_estimate"  # the savepoint of the planner's row estimate
 _unbounded_told: set[tuple[str, str]] = set()  # (database URL, role) told that temp files are unbounded
 
 
@@ -151,14 +156,15 @@ def run_query(
 ) -> QueryResult:
     """Run ``sql`` (one statement) in a READ ONLY transaction that is always rolled back; see the module doc."""
     limit = None if max_rows is None else max_rows + 1
+    estimate = fast is None and (max_rows is None or max_rows >= FAST_PATH_MIN_ROWS)  # the planner may be asked
     with connect(psycopg_engine(engine)) as conn:
         raw: psycopg.Connection = conn.connection.driver_connection
         _refuse_superuser(raw, allow_superuser)
         timezone = raw.info.timezone
         table = None
         try:
-            _begin_read_only(raw, timeout_s)
-            _check_session(engine, raw, allow_superuser)
+            raw.autocommit = True  # the transaction is the one begun here and rolled back by _reset
+            _check_session(engine, raw, allow_superuser, _begin_read_only(raw, timeout_s, savepoint=estimate))
             columns = _describe(raw, sql)
             if _fast_path_fits(columns, exact_decimal) and _fast_wanted(raw, sql, max_rows, fast):
                 table, elapsed_ms = _fetch_fast(engine, raw, sql, columns, limit, timeout_s, max_bytes)
@@ -214,18 +220,17 @@ def _fast_wanted(raw: psycopg.Connection, sql: str, max_rows: int | None, fast: 
 
 
 def _estimated_rows(raw: psycopg.Connection, sql: str) -> float:
-    """The planner's row estimate (plain EXPLAIN, extended protocol, in a savepoint: a statement EXPLAIN cannot
-    take, such as SHOW, leaves the transaction usable and counts as small)."""
+    """The planner's row estimate (plain EXPLAIN, extended protocol, after the savepoint ``_begin_read_only`` took:
+    a statement EXPLAIN cannot take, such as SHOW, leaves the transaction usable and counts as small; after a plan
+    the savepoint is simply left open, the call's rollback ends it)."""
     with raw.cursor() as cur:
-        cur.execute("SAVEPOINT paysql_estimate")
         try:
             ((plan,),) = list(cur.stream(f"EXPLAIN (FORMAT JSON) {sql}"))
         except psycopg.errors.QueryCanceled:
             raise
         except psycopg.Error:
-            cur.execute("ROLLBACK TO SAVEPOINT paysql_estimate")
+            cur.execute(f"ROLLBACK TO SAVEPOINT {_ESTIMATE}")
             return 0.0
-        cur.execute("RELEASE SAVEPOINT paysql_estimate")
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
@@ -272,10 +277,12 @@ def _refuse_superuser(raw: psycopg.Connection, allow_superuser: bool) -> None:
         )
 
 
-def _check_session(engine: Engine, raw: psycopg.Connection, allow_superuser: bool) -> None:
-    """Superuser powers held through membership (refused unless allowed), and unbounded temp files (told once)."""
-    with raw.cursor(row_factory=tuple_row) as cur:
-        ((powers, temp_file_limit),) = list(cur.stream(_SESSION_CHECK))
+def _check_session(
+    engine: Engine, raw: psycopg.Connection, allow_superuser: bool, session: tuple[str | None, str]
+) -> None:
+    """Superuser powers held through membership (refused unless allowed), and unbounded temp files (told once), from
+    ``session`` (``_SESSION_CHECK``'s row)."""
+    powers, temp_file_limit = session
     if powers and not allow_superuser:
         raise ConfigError(
             f"refusing to run generated SQL as {raw.info.user}: it is a member of {powers} (superuser or server "
@@ -293,11 +300,14 @@ def _check_session(engine: Engine, raw: psycopg.Connection, allow_superuser: boo
             )
 
 
-def _begin_read_only(raw: psycopg.Connection, timeout_s: float) -> None:
-    """Start a READ ONLY transaction (psycopg sends BEGIN itself unless the connection is in autocommit)."""
-    start = "BEGIN READ ONLY" if raw.autocommit else "SET TRANSACTION READ ONLY"
-    timeout_ms = _timeout_ms(timeout_s)
-    raw.execute(f"{start}; SET LOCAL statement_timeout = {timeout_ms}; SET LOCAL standard_conforming_strings = on")
+def _begin_read_only(raw: psycopg.Connection, timeout_s: float, *, savepoint: bool) -> tuple[str | None, str]:
+    """Start a READ ONLY transaction (and, with ``savepoint``, the savepoint ``_estimated_rows`` may roll back to) and
+    read ``_SESSION_CHECK``'s row: one round trip (the connection is in autocommit: no BEGIN of psycopg's own)."""
+    steps = ["BEGIN READ ONLY", f"SET LOCAL statement_timeout = {_timeout_ms(timeout_s)}"]
+    steps += ["SET LOCAL standard_conforming_strings = on", *([f"SAVEPOINT {_ESTIMATE}"] if savepoint else [])]
+    with raw.cursor(row_factory=tuple_row) as cur:
+        cur.execute("; ".join([*steps, _SESSION_CHECK]))
+        return cur.set_result(-1).fetchone()
 
 
 def _describe(raw: psycopg.Connection, sql: str) -> list[_Column]:
@@ -366,11 +376,11 @@ def _size(value: Any) -> int:
 
 
 def _reset(conn: Connection, raw: psycopg.Connection) -> None:
-    """Roll back, then release what a rollback keeps; a connection that cannot be cleaned is thrown away."""
+    """Roll back, then release what a rollback keeps (one round trip), and leave autocommit; a connection that cannot
+    be cleaned is thrown away."""
     try:
-        raw.rollback()
-        raw.execute("SELECT pg_advisory_unlock_all()")
-        raw.rollback()
+        raw.execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
+        raw.autocommit = False
     except psycopg.Error:
         conn.invalidate()
 

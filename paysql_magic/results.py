@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from paysql_magic.connection import connect, first_line
+from paysql_magic.connection import autocommit, first_line
 
 log = logging.getLogger("paysql.results")
 
@@ -109,7 +109,7 @@ class ResultCache:
             known = self._identities.get(id(engine))
         if known and now - known[0] < IDENTITY_TTL_S:
             return known[1]
-        with connect(engine) as conn:
+        with autocommit(engine) as conn:
             row = conn.execute(
                 text(
                     "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || coalesce(inet_server_port(), 0) "
@@ -246,5 +246,5 @@ def _today(engine: Engine, timezone: str) -> str:
     try:
         return datetime.now(ZoneInfo(timezone)).date().isoformat()
     except Exception:
-        with connect(engine) as conn:
+        with autocommit(engine) as conn:
             return str(conn.execute(text("SELECT current_date")).scalar())

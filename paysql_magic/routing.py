@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from paysql_magic import execute as executor
-from paysql_magic.connection import normalize_url
+from paysql_magic.connection import normalize_url, watch
 from paysql_magic.errors import PaysqlError
 
 DEFAULT_SCAN_COST = 10_000.0  # a sequential scan of ~400k narrow rows; an index lookup costs under 100
@@ -38,7 +38,7 @@ def pool(url: str, size: int, timeout_s: float, role: str = "main") -> Engine:
     """An engine of exactly ``size`` connections on psycopg 3 (what the executor runs on); one per process for
     the same arguments, like ``connection.engine_for``."""
     psycopg_url = make_url(normalize_url(url)).set(drivername="postgresql+psycopg")
-    engine = create_engine(psycopg_url, pool_pre_ping=True, pool_size=size, max_overflow=0, pool_timeout=timeout_s)
+    engine = watch(create_engine(psycopg_url, pool_size=size, max_overflow=0, pool_timeout=timeout_s))
     if role == "scans":
         event.listen(engine, "connect", _one_core)
     return engine

@@ -26,15 +26,18 @@ tables and paysql keeps using them as before (``Store.legacy``).
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from paysql_magic.connection import connect, psycopg_engine
+from paysql_magic.connection import autocommit, connect, psycopg_engine
 from paysql_magic.settings import env_store_schema
 
 SCHEMA = env_store_schema()  # ``paysql`` unless PAYSQL_STORE_SCHEMA names another
@@ -58,8 +61,8 @@ STATUSES = "('ok', 'refused', 'declined', 'error', 'cancelled')"
 # the chain's lock and commits durably.
 LOCK_TIMEOUT_MS = 2_000
 STATEMENT_TIMEOUT_MS = 5_000
-WRITE_SETTINGS = (
-    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE; "
+WRITE_BEGIN = (
+    "BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE; "
     f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}; SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}; "
     "SET LOCAL synchronous_commit = on; SET LOCAL client_encoding = 'UTF8'"
 )
@@ -550,9 +553,34 @@ def forget_all() -> None:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A short READ WRITE transaction on psycopg 3 with paysql's own timeouts and encoding (``WRITE_SETTINGS``),
-    committed when the block ends."""
-    with connect(psycopg_engine(engine)) as conn:
-        conn.exec_driver_sql(WRITE_SETTINGS)
+    """A short READ WRITE transaction on psycopg 3 with paysql's own timeouts and encoding (``WRITE_BEGIN``: the
+    BEGIN and its settings in one round trip), committed when the block ends."""
+    with autocommit(psycopg_engine(engine)) as conn:
+        conn.exec_driver_sql(WRITE_BEGIN)
         yield conn
         conn.commit()
+
+
+def write_record(engine: Engine, function: str, record: Mapping[str, Any]) -> bool:
+    """``SELECT paysql.<function>(record)`` (``audit_write``, ``audit_start``: they take one jsonb) in its own short
+    READ WRITE transaction, as ``write_transaction`` would run it, in ONE round trip: ``WRITE_BEGIN``, the call and
+    COMMIT go as one simple-protocol query. The record travels as a literal of ASCII-only JSON (any other character
+    is a ``\\uXXXX`` escape, which jsonb reads back as the character) in an ``E''`` string, so neither the connection's
+    encoding nor ``standard_conforming_strings`` can change what arrives. Returns the function's boolean; a
+    database error is raised as SQLAlchemy raises it (``DBAPIError``, with the driver's error as ``orig``)."""
+    call = f"SELECT {SCHEMA}.{function}({_jsonb(record)})"
+    with autocommit(psycopg_engine(engine)) as conn:
+        raw: psycopg.Connection = conn.connection.driver_connection
+        try:
+            with raw.cursor() as cur:
+                cur.execute(f"{WRITE_BEGIN}; {call}; COMMIT")
+                return bool(next(cur.fetchone()[0] for _ in cur.results() if cur.description))
+        except psycopg.Error as exc:
+            shown = f"SELECT {SCHEMA}.{function}(...)"
+            raise DBAPIError.instance(shown, None, exc, psycopg.Error, connection_invalidated=raw.broken) from None
+
+
+def _jsonb(value: Mapping[str, Any]) -> str:
+    """``value`` as a jsonb literal that is plain ASCII, whatever it holds."""
+    escaped = json.dumps(value, ensure_ascii=True).replace("\\", "\\\\").replace("'", "''")
+    return f"E'{escaped}'::jsonb"

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from paysql_magic import store
-from paysql_magic.connection import connect, first_line
+from paysql_magic.connection import autocommit, connect, first_line
 from paysql_magic.errors import ConfigError, DatabaseUnavailable
 
 KEYS_SCHEMA = store.SCHEMA
@@ -31,6 +31,8 @@ LOOKUP_FUNCTION = store.KEY_LOOKUP
 LEGACY_LOOKUP = f"{store.LEGACY_KEYS_SCHEMA}.key_lookup(text)"
 KEY_PREFIX = "psk_"
 _SHOWN = 8  # characters of a key kept in clear to tell keys apart in `paysql keys list`
+_MOVED = ("42883", "3F000")  # undefined function, undefined schema: an admin migrated the keys
+_functions: dict[str, str] = {}  # the lookup function found in each database (by URL), once found
 
 
 @dataclass(frozen=True)
@@ -108,31 +110,48 @@ def revoke(engine: Engine, name: str) -> bool:
 
 
 def lookup(engine: Engine, key: str | None) -> Lookup:
-    """How many keys exist (revoked ones included) and, when ``key`` is given, whose it is: one function call."""
+    """How many keys exist (revoked ones included) and, when ``key`` is given, whose it is: one function call, one
+    round trip (no transaction; which function to call is found once per process, and again when it moved)."""
+    url = engine.url.render_as_string(hide_password=False)
     try:
-        with connect(engine) as conn:
+        with autocommit(engine) as conn:
+            function = _functions.get(url)
+            if function is not None:
+                try:
+                    return _call(conn, function, key)
+                except SQLAlchemyError as exc:
+                    if getattr(getattr(exc, "orig", None), "sqlstate", None) not in _MOVED:
+                        raise
+                    _functions.pop(url, None)  # an admin migrated the keys while this process ran: find it again
             function = _function(conn)
-            if function is None:
+            if function is None:  # not memoised: a key created later must close an open API at once
                 return Lookup(keys=0)
-            row = conn.execute(
-                text(f"SELECT keys, name, revoked FROM {function.split('(')[0]}(:hash)"),
-                {"hash": hash_key(key) if key else None},
-            ).one()
+            found = _call(conn, function, key)
+            _functions[url] = function
+            return found
     except SQLAlchemyError as exc:  # e.g. no EXECUTE on the lookup: fail closed, and say how to grant it
         raise DatabaseUnavailable(
             f"cannot check API keys: {first_line(exc)} (grant it: paysql keys create NAME --grant-to ROLE, or "
             f"GRANT USAGE ON SCHEMA {KEYS_SCHEMA} and EXECUTE ON FUNCTION {LOOKUP_FUNCTION} to the role)"
         ) from None
+
+
+def _call(conn: Connection, function: str, key: str | None) -> Lookup:
+    row = conn.execute(
+        text(f"SELECT keys, name, revoked FROM {function.split('(')[0]}(:hash)"),
+        {"hash": hash_key(key) if key else None},
+    ).one()
     return Lookup(keys=row.keys, name=row.name, revoked=bool(row.revoked))
 
 
 def _function(conn: Connection) -> str | None:
     """The lookup function of this database (paysql's, or the one of a database not migrated yet); None when keys
     were never set up here."""
-    for function in (LOOKUP_FUNCTION, LEGACY_LOOKUP):
-        if conn.execute(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": function}).scalar_one():
-            return function
-    return None
+    current, legacy = conn.execute(
+        text("SELECT to_regprocedure(:f) IS NOT NULL, to_regprocedure(:legacy) IS NOT NULL"),
+        {"f": LOOKUP_FUNCTION, "legacy": LEGACY_LOOKUP},
+    ).one()
+    return LOOKUP_FUNCTION if current else LEGACY_LOOKUP if legacy else None
 
 
 def _exists(conn: Connection) -> bool:
