@@ -29,6 +29,8 @@ from paysql_magic.explain import explain
 from paysql_magic.export import check_path, export
 from paysql_magic.followup import Previous, is_refinement
 from paysql_magic.providers import cloud_bound, get_provider
+from paysql_magic.results import DEFAULT_MAX_ENTRY_BYTES, ResultCache
+from paysql_magic.results import from_url as results_from_url
 from paysql_magic.semantic.model import SemanticModel
 from paysql_magic.settings import (
     DEFAULT_MAX_BYTES,
@@ -40,6 +42,7 @@ from paysql_magic.settings import (
     current_user,
     env_allow_cloud,
     env_database_url,
+    env_redis_url,
 )
 from paysql_magic.waiting import waiting
 
@@ -118,6 +121,11 @@ class Ask(Magics):
     allow_cloud = Bool(
         False, help="Send a non-demo database's schema, glossary and question to a cloud provider (Gemini)."
     ).tag(config=True)
+    result_ttl = Float(
+        0.0,
+        help="Serve the rows of SQL run in the last this many seconds from the result cache (shared through Redis with "
+        "PAYSQL_REDIS_URL, else this kernel's); 0 (default): every cell runs live; --fresh runs live anyway.",
+    ).tag(config=True)
     number_format = Enum(
         list(rendering.FORMATS),
         "auto",
@@ -136,6 +144,7 @@ class Ask(Magics):
         self._thread_plot = False  # the thread being followed up was charted: its follow-ups are too
         self._in_cell = False  # between IPython's pre_run_cell and post_run_cell
         self._charts: list[bytes] = []  # PNGs shown after the cell's result, so the chart is under the table
+        self._results: ResultCache | None = None  # Ask.result_ttl's cache
 
     # connection -----------------------------------------------------------------------------------------
     def _demo_engine(self) -> Engine:
@@ -183,7 +192,17 @@ class Ask(Magics):
             notebook=self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME"),
             semantic_model=self.semantic_model,
             schemas=_schemas(self.schemas),
+            results=self._result_cache(),
+            fresh_results=bool(getattr(args, "fresh", False)),
         )
+
+    def _result_cache(self) -> ResultCache | None:
+        """The result cache ``Ask.result_ttl`` asks for (one a kernel and TTL), or None: live."""
+        if self.result_ttl <= 0:
+            return None
+        if self._results is None or self._results.ttl_s != self.result_ttl:
+            self._results = results_from_url(env_redis_url(), self.result_ttl, DEFAULT_MAX_ENTRY_BYTES)
+        return self._results
 
     # the magic ------------------------------------------------------------------------------------------
     @magic_arguments()
@@ -443,7 +462,9 @@ class Ask(Magics):
         if result.frame is not None:
             rows = f"{result.row_count} row{'' if result.row_count == 1 else 's'}"
             capped = f" (row cap of {result.row_count} reached: raise it with --max-rows)" if result.truncated else ""
-            print(f"-- {rows}{capped}, {result.timings_ms.get('total', 0):.0f} ms")
+            age = result.result_age_s
+            cached = "" if age is None else f", from the result cache ({age:.0f} s old; --fresh runs it live)"
+            print(f"-- {rows}{capped}, {result.timings_ms.get('total', 0):.0f} ms{cached}")
         if not reviewed and self.insert_cell:  # one review cell per asking cell, whatever the cache holds
             self._reviews.offer(self.shell, _review_cell(result, args, plot=plot), result.question)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 DATABASE_URL_ENV = "PAYSQL_DATABASE_URL"
 AUDIT_URL_ENV = "PAYSQL_AUDIT_URL"
+REDIS_URL_ENV = "PAYSQL_REDIS_URL"  # the result cache, rate limits and jobs shared through Redis
 AUDIT_FALLBACK_ENV = "PAYSQL_AUDIT_FALLBACK"
 GEMINI_KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 GEMINI_BASE_URL_ENV = "GEMINI_BASE_URL"
@@ -85,6 +86,11 @@ def format_size(size: int) -> str:
 def env_database_url() -> str | None:
     """The database URL from ``PAYSQL_DATABASE_URL``, if set."""
     return os.environ.get(DATABASE_URL_ENV) or None
+
+
+def env_redis_url() -> str | None:
+    """The Redis URL from ``PAYSQL_REDIS_URL``, if set."""
+    return os.environ.get(REDIS_URL_ENV) or None
 
 
 def env_audit_url() -> str | None:

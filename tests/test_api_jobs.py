@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -296,3 +297,13 @@ def test_redis_down_jobs_answer_503_and_queries_still_answer(
         assert health.status == 200 and health.json()["jobs"]["ok"] is False
         assert _call(url, "/api/query", sub, {"question": QUESTION}).status == 200
     assert [row[0] for row in _audit_rows(admin_engine, sub)] == ["error", "ok"]
+
+
+def test_a_worker_without_redis_says_so_in_one_line(reader_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PAYSQL_REDIS_URL", "PAYSQL_DATABASE_URL")}
+    command = [sys.executable, "-m", "paysql_magic.cli", "worker", "--database-url", reader_url, "--burst"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "paysql: paysql worker needs Redis: set PAYSQL_REDIS_URL (or put it in --secrets-file)"
+    ]

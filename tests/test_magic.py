@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pandas as pd
 import pytest
 from sqlalchemy import text
@@ -266,3 +268,32 @@ def test_ctrl_c_while_the_provider_works_is_one_line_and_audited_as_cancelled(
     row = _last_audit(admin_engine)
     assert (row["status"], row["success"], row["error"]) == ("cancelled", False, "interrupted by the user")
     assert "gone" not in shell.user_ns
+
+
+def test_cells_run_live_unless_the_result_cache_is_asked_for(shell, run, admin_engine, capsys):
+    marker = 100_000_000 + uuid.uuid4().int % 100_000_000  # a number only this SQL holds
+    sql = f"SELECT count(*) AS n FROM transactions WHERE amount_kzt < {marker}"
+    cell = f"%%ask --sql -o counted\n{sql}"
+    served = []
+
+    def ask(options: str = "") -> None:
+        capsys.readouterr()
+        assert run(cell.replace("--sql", f"--sql {options}")).success
+        served.append("from the result cache" in capsys.readouterr().out)
+
+    ask()
+    ask()  # live: Ask.result_ttl is 0
+    shell.run_line_magic("config", "Ask.result_ttl = 60")
+    try:
+        ask()
+        ask()
+        ask("--fresh")
+    finally:
+        shell.run_line_magic("config", "Ask.result_ttl = 0")
+    assert served == [False, False, False, True, False]
+    with admin_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT result_cached FROM paysql.query_audit_log WHERE executed_sql LIKE :s ORDER BY id"),
+            {"s": f"%{marker}%"},
+        ).scalars()
+        assert list(rows) == [None, None, None, True, None]  # every cell audited, the cached one marked

@@ -6,6 +6,7 @@ literal arrives intact whatever ``standard_conforming_strings`` says."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -99,8 +100,18 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_use(
             {"a": APPLICATION},
         ).scalar_one()
     assert killed >= 1
+    deadline = time.monotonic() + 10
+    while _backends(admin_engine):  # each has sent its FATAL and closed its end: a race with the next call otherwise
+        assert time.monotonic() < deadline, "the terminated backends did not exit"
+        time.sleep(0.02)
     for fresh in (False, True):  # every connection in the pools was closed by the server: each is replaced
         _ask(client, fresh=fresh)
+
+
+def _backends(admin_engine: Engine) -> int:
+    with admin_engine.connect() as conn:
+        query = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a")
+        return conn.execute(query, {"a": APPLICATION}).scalar_one()
 
 
 def test_the_record_literal_arrives_intact_without_standard_conforming_strings(

@@ -1,7 +1,8 @@
-"""How ``paysql serve`` runs: one frozen value object, and the only place the API reads environment variables.
+"""How ``paysql serve`` runs: one frozen value object, and where the API reads its environment variables (those it
+shares with the notebook, such as ``PAYSQL_DATABASE_URL`` and ``PAYSQL_REDIS_URL``, through ``settings``).
 
     PAYSQL_RATE_LIMIT        requests per key, e.g. ``60/minute`` (the ``limits`` notation; default below)
-    PAYSQL_REDIS_URL         share the result cache and the rate limit between workers and hosts through Redis
+    PAYSQL_REDIS_URL         share the result cache, the rate limit and the jobs between workers and hosts (Redis)
     PAYSQL_CORS_ORIGINS      comma-separated origins allowed to call the API from a browser (default: none)
     PAYSQL_ALLOWED_HOSTS     comma-separated Host names the API answers besides loopback (as --allowed-host)
     PAYSQL_JWT_SECRET        accept HS256 bearer tokens signed with this secret
@@ -30,7 +31,6 @@ from paysql_magic.settings import DEFAULT_API_MAX_BYTES, DEFAULT_MAX_ROWS
 
 SERVE_CONFIG_ENV = "PAYSQL_SERVE_CONFIG"
 RATE_LIMIT_ENV = "PAYSQL_RATE_LIMIT"
-REDIS_URL_ENV = "PAYSQL_REDIS_URL"
 CORS_ORIGINS_ENV = "PAYSQL_CORS_ORIGINS"
 ALLOWED_HOSTS_ENV = "PAYSQL_ALLOWED_HOSTS"
 JWT_SECRET_ENV = "PAYSQL_JWT_SECRET"
@@ -145,10 +145,6 @@ def is_loopback(host: str) -> bool:
 
 def env_rate_limit() -> str:
     return os.environ.get(RATE_LIMIT_ENV) or DEFAULT_RATE_LIMIT
-
-
-def env_redis_url() -> str | None:
-    return os.environ.get(REDIS_URL_ENV) or None
 
 
 def env_cors_origins() -> tuple[str, ...]:

@@ -24,7 +24,6 @@ from paysql_magic.api.config import (
     env_cors_origins,
     env_jwt,
     env_rate_limit,
-    env_redis_url,
 )
 from paysql_magic.api.factory import AppFactory
 from paysql_magic.api.ratelimit import RateLimit
@@ -37,6 +36,7 @@ from paysql_magic.settings import (
     Settings,
     env_audit_url,
     env_database_url,
+    env_redis_url,
     format_size,
 )
 

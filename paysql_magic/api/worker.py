@@ -10,11 +10,10 @@ import argparse
 import os
 
 from paysql_magic.api import queue
-from paysql_magic.api.config import REDIS_URL_ENV, env_redis_url
 from paysql_magic.api.serve import database_url, read_secrets_file
 from paysql_magic.connection import mask
 from paysql_magic.errors import ConfigError
-from paysql_magic.settings import env_audit_url, format_size
+from paysql_magic.settings import REDIS_URL_ENV, env_audit_url, env_redis_url, format_size
 
 JOB_MONITORING_S = 10  # how often a worker checks its work horse (and renews the job's heartbeat)
 
