@@ -50,21 +50,10 @@ def paysql_serve(
         started.append(process)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_s
-        while _health(url) not in ready:
-            if process.poll() is not None:
-                pytest.fail(f"paysql serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"paysql serve did not answer in {startup_s} s:\n{log.read_text(errors='replace')}")
-            time.sleep(0.2)
+        _wait_until(lambda: _health(url) in ready, process, "paysql serve", log, startup_s)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 20)
 
 
 @contextmanager
@@ -79,21 +68,36 @@ def paysql_worker(*args: str, redis_url: str, log: Path, startup_s: float = 60) 
     command = [sys.executable, "-m", "paysql_magic.cli", "worker", *args]
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+    def registered() -> bool:
+        return bool({w.name for w in Worker.all(connection=connection)} - before)
+
     try:
-        deadline = time.monotonic() + startup_s
-        while not {w.name for w in Worker.all(connection=connection)} - before:
-            if process.poll() is not None:
-                pytest.fail(f"paysql worker exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"paysql worker did not start in {startup_s} s:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
+        _wait_until(registered, process, "paysql worker", log, startup_s)
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _stop(process, 30)
         connection.close()
+
+
+def _wait_until(ready, process: subprocess.Popen, name: str, log: Path, startup_s: float) -> None:
+    """Until ``ready()``; fails the test with the process's output when it exits or takes over ``startup_s``."""
+    deadline = time.monotonic() + startup_s
+    while not ready():
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not start in {startup_s} s:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen, timeout_s: float) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL after ``timeout_s``; nothing when it has exited already."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
