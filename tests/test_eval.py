@@ -80,3 +80,15 @@ def test_eval_runs_an_llm_provider_the_same_way(tmp_path, reader_url, ollama_ser
     assert [line.split("\t")[1] for line in lines[:2]] == ["correct", "wrong"]
     assert lines[-1] == "execution accuracy: 1/2 (50.0%) wrong: 1 declined: 0 error: 0"
     assert len([r for r in ollama_server.requests if r.path == "/api/chat"]) == 2
+
+
+def test_a_missing_or_malformed_question_file_is_one_line(tmp_path, reader_url):
+    malformed = tmp_path / "bad.jsonl"
+    malformed.write_text(json.dumps(QUESTIONS[0], ensure_ascii=False) + "\nnot json\n", encoding="utf-8")
+    for path, expected in ((tmp_path / "nowhere.jsonl", "cannot read the questions in"), (malformed, "bad.jsonl:2:")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "paysql_magic.cli", "eval", "--questions", str(path), "--database-url", reader_url],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert len(proc.stderr.splitlines()) == 1 and expected in proc.stderr

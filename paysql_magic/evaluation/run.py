@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from paysql_magic import core
 from paysql_magic.connection import first_line
-from paysql_magic.errors import PaysqlError
+from paysql_magic.errors import ConfigError, PaysqlError
 from paysql_magic.evaluation.compare import Rows, fetch, results_match
 from paysql_magic.providers import Provider
 from paysql_magic.settings import Settings
@@ -51,8 +51,20 @@ class Outcome:
 def load_questions(path: Path) -> list[Question]:
     """The questions of a JSONL file (``id``, ``lang``, ``question``, ``gold_sql``, ``ordered``)."""
     fields = Question.__dataclass_fields__
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [Question(**{k: v for k, v in json.loads(line).items() if k in fields}) for line in lines if line.strip()]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the questions in {path}: {exc.strerror}") from None
+    questions = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            questions.append(Question(**{k: v for k, v in item.items() if k in fields}))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}:{number}: not a question (id, lang, question, gold_sql): {exc}") from None
+    return questions
 
 
 def rows_of(frame: pd.DataFrame) -> Rows:
