@@ -12,12 +12,13 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
-from serving import paysql_serve
+from serving import paysql_serve, paysql_worker
 from sqlalchemy import Engine, text
 
 from paysql_magic.demo import DemoDatabase
@@ -45,6 +46,22 @@ def server(demo: DemoDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iter
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with paysql_serve(*target, "--workers", "2", "--rate-limit", "100000/minute", log=log) as url:
         yield url, log
+
+
+@pytest.fixture(scope="module")
+def jobs_server(
+    demo: DemoDatabase, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """``paysql serve`` with jobs: Redis (its own database) and one ``paysql worker``."""
+    jobs_url = redis_url.rsplit("/", 1)[0] + "/8"
+    directory = tmp_path_factory.mktemp("jobs-serve")
+    with ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:  # what the two processes start with, not the other tests
+            patch.setenv("PAYSQL_REDIS_URL", jobs_url)
+            patch.setenv("PAYSQL_DATABASE_URL", demo.reader_url)
+            stack.enter_context(paysql_worker(redis_url=jobs_url, log=directory / "worker.log"))
+            url = stack.enter_context(paysql_serve("--rate-limit", "100000/minute", log=directory / "serve.log"))
+        yield url, directory / "serve.log"
 
 
 def run(server: tuple[str, Path], *command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -124,6 +141,20 @@ def test_anomaly_check_once(server: tuple[str, Path], reader_engine: Engine) -> 
     anomaly = abs(change) > 20
     assert done.returncode == (1 if anomaly else 0)
     assert ("АНОМАЛИЯ обнаружена" in done.stdout) is anomaly
+
+
+def test_export_a_long_answer_as_a_job(jobs_server: tuple[str, Path], reader_engine: Engine, tmp_path: Path) -> None:
+    question = "Топ 20 мерчантов по объему транзакций"
+    done = run(jobs_server, sys.executable, EXAMPLES / "export.py", "job", question, "top.xlsx", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    sheet = pd.read_excel(tmp_path / "top.xlsx")
+    expected = rows(reader_engine, VOLUME_BY_MERCHANT.format(limit=20))
+    assert sheet["merchant_name"].tolist() == [name for name, _ in expected]
+    assert sheet["total_volume"].tolist() == pytest.approx([float(v) for _, v in expected])
+    declined = run(jobs_server, sys.executable, EXAMPLES / "export.py", "job", "Какая погода?", "w.csv", cwd=tmp_path)
+    assert declined.returncode == 1 and declined.stderr.startswith("❌ declined:")
+    assert not (tmp_path / "w.csv").exists()
 
 
 def test_export_csv_and_excel(server: tuple[str, Path], reader_engine: Engine, tmp_path: Path) -> None:
