@@ -20,7 +20,6 @@ error ``/api/query`` would have answered.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,7 +156,6 @@ def _finished(jobs, job) -> JobView:
 
 # -- in the worker ------------------------------------------------------------------------------------------------
 _setup: WorkerSetup | None = None
-_engines: dict[int, Any] = {}  # per process id: a forked horse opens its own connections, never its parent's
 
 
 def install(setup: WorkerSetup) -> None:
@@ -207,7 +205,7 @@ def _answer(request: dict[str, Any], setup: WorkerSetup) -> core.Result:
         results=_results(setup),
         fresh_results=bool(request.get("fresh")),
     )
-    engine = _engine(setup)
+    engine = engine_for(setup.database_url)  # the horse's own: the worker opens no connection before it forks
     if request.get("sql"):
         sql, question = request["sql"], request.get("question")
         return core.run_sql(sql, engine, settings, question=question, source="edited", remember=False)
@@ -219,13 +217,6 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     for column in text.select_dtypes(include="object").columns:
         text[column] = text[column].map(lambda value: value if value is None else str(value))
     return text
-
-
-def _engine(setup: WorkerSetup):
-    pid = os.getpid()
-    if pid not in _engines:
-        _engines[pid] = engine_for(setup.database_url)
-    return _engines[pid]
 
 
 def _results(setup: WorkerSetup) -> results.ResultCache | None:
