@@ -98,6 +98,8 @@ def serve(args: argparse.Namespace) -> int:
     print(f"paysql serve: {_limits(config)}", flush=True)
     print(f"paysql serve: {_result_cache(config)}", flush=True)
     print(f"paysql serve: {_pools(config)}", flush=True)
+    jobs = f"on the {queue.QUEUE_NAME} queue in Redis, run by `paysql worker`" if config.redis_url else "off (no Redis)"
+    print(f"paysql serve: jobs (POST /api/jobs) {jobs}", flush=True)
     secrets = {name: os.environ.pop(name) for name in SECRET_ENVS if name in os.environ}  # not inherited
     factory = AppFactory(config, secrets)
     proxies = list(config.forwarded_allow_ips)
