@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -16,6 +16,9 @@ from paysql_magic.connection import engine_for
 from paysql_magic.results import ResultCache, from_url
 from paysql_magic.settings import Settings
 
+if TYPE_CHECKING:
+    from rq import Queue
+
 NOTEBOOK = "paysql serve"  # the audit log's ``notebook`` column for API calls
 
 
@@ -26,7 +29,7 @@ class Backend:
     store: Engine
     results: ResultCache | None = None  # None: --result-ttl 0
     scans: Engine | None = None  # the pool of statements costing at least config.scan_cost (None: one pool)
-    jobs: Any = None  # the rq.Queue of POST /api/jobs (None: no Redis, no jobs)
+    jobs: Queue | None = None  # the queue of POST /api/jobs (None: no Redis, no jobs)
 
     @classmethod
     def connect(cls, config: ServeConfig) -> Backend:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +31,10 @@ from paysql_magic.api.errors import ApiError, from_paysql
 from paysql_magic.connection import engine_for
 from paysql_magic.errors import ConfigError, PaysqlError
 from paysql_magic.settings import DEFAULT_API_MAX_BYTES, DEFAULT_MAX_ROWS, Settings
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from rq import Queue
 
 log = logging.getLogger("paysql.jobs")
 
@@ -69,14 +73,14 @@ class JobView:
         return {"job_id": self.job_id, "state": self.state}
 
 
-def connect(redis_url: str):
+def connect(redis_url: str) -> Redis:
     """The API's Redis client for the queue (short timeouts: Redis down is a 503 in a second, not a hang)."""
     import redis
 
     return redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=1)
 
 
-def queue(connection):
+def queue(connection: Redis) -> Queue:
     """The jobs' queue on ``connection`` (JSON, not pickle)."""
     try:
         from rq import Queue
@@ -87,7 +91,7 @@ def queue(connection):
     return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
 
 
-def submit(jobs, request: dict[str, Any], owner: str, ttl_s: float = DEFAULT_JOB_TTL_S) -> str:
+def submit(jobs: Queue, request: dict[str, Any], owner: str, ttl_s: float = DEFAULT_JOB_TTL_S) -> str:
     """Queue ``request`` (``/api/query``'s body, or ``/api/sql``'s) for ``owner``; the job's id. Raises the Redis
     client's error when Redis cannot be reached."""
     from rq import Retry
@@ -107,14 +111,14 @@ def submit(jobs, request: dict[str, Any], owner: str, ttl_s: float = DEFAULT_JOB
     return job.id
 
 
-def load(jobs) -> tuple[int, int]:
+def load(jobs: Queue) -> tuple[int, int]:
     """(jobs waiting, workers listening) on the queue."""
     from rq import Worker
 
     return jobs.count, Worker.count(queue=jobs)
 
 
-def find(jobs, job_id: str, owner: str) -> JobView | None:
+def find(jobs: Queue, job_id: str, owner: str) -> JobView | None:
     """``job_id`` as ``owner`` sees it; None when it does not exist, has expired or is another caller's."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
@@ -142,7 +146,7 @@ def find(jobs, job_id: str, owner: str) -> JobView | None:
     return JobView(job_id, "queued")
 
 
-def _finished(jobs, job) -> JobView:
+def _finished(jobs: Queue, job) -> JobView:
     outcome = job.return_value() or {}
     if "error" in outcome:
         error = ApiError(int(outcome["status"]), outcome["error"], outcome["detail"])
