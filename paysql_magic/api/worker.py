@@ -16,6 +16,11 @@ from paysql_magic.errors import ConfigError
 from paysql_magic.settings import REDIS_URL_ENV, env_audit_url, env_redis_url, format_size
 
 JOB_MONITORING_S = 10  # how often a worker checks its work horse (and renews the job's heartbeat)
+MAINTENANCE_S = 60  # how often a worker requeues (or fails) the jobs of dead workers (RQ: every 10 minutes)
+# An idle worker waits for a job at most WORKER_TTL_S - 15 s at a time (RQ's rule), then renews its registration and
+# runs the maintenance above; a dead worker leaves /api/health's count WORKER_TTL_S after its last renewal (RQ's 420 s
+# default also held the maintenance back that long).
+WORKER_TTL_S = MAINTENANCE_S + 15
 
 
 def work(args: argparse.Namespace) -> int:
@@ -45,7 +50,12 @@ def work(args: argparse.Namespace) -> int:
         flush=True,
     )
     worker = Worker(
-        [jobs], connection=jobs.connection, serializer=jobs.serializer, job_monitoring_interval=JOB_MONITORING_S
+        [jobs],
+        connection=jobs.connection,
+        serializer=jobs.serializer,
+        job_monitoring_interval=JOB_MONITORING_S,
+        maintenance_interval=MAINTENANCE_S,
+        worker_ttl=WORKER_TTL_S,
     )
     worker.work(burst=args.burst, logging_level="INFO")
     return 0
