@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from databases import fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, text
@@ -254,12 +255,7 @@ CHAIN_DB = "paysql_audit_end_test"
 
 @pytest.fixture
 def chain_url(admin_url: str) -> str:
-    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {CHAIN_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {CHAIN_DB}"))
-    maintenance.dispose()
-    url = make_url(admin_url).set(database=CHAIN_DB).render_as_string(False)
+    url = fresh_database(admin_url, CHAIN_DB)
     with engine_for(url).begin() as conn:
         audit.ensure_table(conn)
     return url

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from databases import fresh_database
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from paysql_magic import audit, cli, core
@@ -97,20 +98,10 @@ def _socket_url(url: str, socket_dir: Path, database: str) -> str:
     return make_url(url).set(database=database, query={"host": str(socket_dir)}).render_as_string(False)
 
 
-def _fresh_database(admin_url: str, name: str) -> str:
-    """A superuser URL of a new, empty database on the test server."""
-    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    maintenance.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(False)
-
-
 @pytest.fixture(scope="module")
 def chain_url(admin_url: str) -> str:
     """A superuser URL of a fresh database holding only an empty audit log."""
-    url = _fresh_database(admin_url, CHAIN_DB)
+    url = fresh_database(admin_url, CHAIN_DB)
     with engine_for(url).begin() as conn:
         audit.ensure_table(conn)
     return url

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from databases import drop_database, fresh_database
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -126,34 +127,15 @@ ODD_ROLE = 'paysql "acq" o\'$$dd'  # a quote, a double quote and the dollar quot
 COMPANY_ROLES = ("paysql_acq_one", "paysql acq all", ODD_ROLE, "paysql_acq_dry", "paysql_acq_failed")
 
 
-def _fresh_database(admin_url: str, name: str) -> str:
-    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    maintenance.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(False)
-
-
-def _drop(admin_url: str, name: str, roles: tuple[str, ...]) -> None:
-    """Drop the database, then the roles (their privileges lived in it; CONNECT is part of it)."""
-    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        for role in roles:
-            conn.execute(text(f"DROP ROLE IF EXISTS {grants.quote_ident(role)}"))
-    maintenance.dispose()
-
-
 @pytest.fixture(scope="module")
 def company_url(admin_url: str) -> Iterator[str]:
-    url = _fresh_database(admin_url, COMPANY_DB)
+    url = fresh_database(admin_url, COMPANY_DB)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(COMPANY_DDL)
     engine.dispose()
     yield url
-    _drop(admin_url, COMPANY_DB, COMPANY_ROLES)
+    drop_database(admin_url, COMPANY_DB, COMPANY_ROLES)
 
 
 @contextmanager
@@ -323,7 +305,7 @@ def no_create_engine(request, admin_url: str, monkeypatch) -> Iterator[Engine]:
     cannot create them) or there but not granted (it cannot write them)."""
     monkeypatch.delenv("PAYSQL_AUDIT_URL", raising=False)
     name = f"paysql_no_create_{next(_databases)}_test"  # a new store database: its line not shown yet
-    url = _fresh_database(admin_url, name)
+    url = fresh_database(admin_url, name)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -339,7 +321,7 @@ def no_create_engine(request, admin_url: str, monkeypatch) -> Iterator[Engine]:
     reader = create_engine(with_user(url, NO_CREATE_ROLE))
     yield reader
     reader.dispose()
-    _drop(admin_url, name, (NO_CREATE_ROLE,))
+    drop_database(admin_url, name, (NO_CREATE_ROLE,))
 
 
 def _paysql_lines(caught: list[warnings.WarningMessage]) -> list[str]:
@@ -444,7 +426,7 @@ def _seen(engine: Engine, question: str, caller: str = "NULL") -> int:
 def test_a_store_schema_of_another_name(admin_url, tmp_path):
     """``PAYSQL_STORE_SCHEMA`` names paysql's own schema; the code reads it once, so this runs in a new process."""
     name = "paysql_other_store_test"
-    url = _fresh_database(admin_url, name)
+    url = fresh_database(admin_url, name)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP ROLE IF EXISTS {NO_CREATE_ROLE}; CREATE TABLE payments (id int)")
@@ -463,4 +445,4 @@ def test_a_store_schema_of_another_name(admin_url, tmp_path):
         assert conn.execute(text("SELECT count(*) FROM acme_paysql.query_audit_log")).scalar_one() == 1
         assert conn.execute(text("SELECT to_regnamespace('paysql')")).scalar() is None
     engine.dispose()
-    _drop(admin_url, name, (NO_CREATE_ROLE,))
+    drop_database(admin_url, name, (NO_CREATE_ROLE,))

@@ -11,6 +11,7 @@ import companies
 import jsonschema
 import pytest
 import yaml
+from databases import drop_database, fresh_database
 from sqlalchemy import create_engine, text
 
 from paysql_magic import cli
@@ -94,11 +95,8 @@ def test_the_unedited_draft_answers_most_everyday_questions_and_at_most_one_wron
     assert len(wrong) <= 1, wrong
 
 
-def test_a_database_with_no_payments_gets_a_minimal_model(admin_engine, admin_url, tmp_path, capsys) -> None:
-    with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS init_no_payments WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE init_no_payments"))
-    url = create_engine(admin_url).url.set(database="init_no_payments").render_as_string(hide_password=False)
+def test_a_database_with_no_payments_gets_a_minimal_model(admin_url, tmp_path, capsys) -> None:
+    url = fresh_database(admin_url, "init_no_payments")
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE employees (id int PRIMARY KEY, name text, hired date)"))
@@ -112,5 +110,4 @@ def test_a_database_with_no_payments_gets_a_minimal_model(admin_engine, admin_ur
         assert load(out) is None
     finally:
         engine.dispose()
-        with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS init_no_payments WITH (FORCE)"))
+        drop_database(admin_url, "init_no_payments")

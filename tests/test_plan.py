@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from databases import drop_database, fresh_database
 
 from paysql_magic import core
 from paysql_magic.errors import Declined, PaysqlError
@@ -188,16 +189,13 @@ def test_explain_reads_from_the_plan() -> None:
     assert text.startswith("Plan: total_volume | by city | yesterday.\n")
 
 
-def test_plan_prompt_and_schema_fit_the_budget_on_a_300_table_database(admin_engine, admin_url) -> None:
+def test_plan_prompt_and_schema_fit_the_budget_on_a_300_table_database(admin_url) -> None:
     from sqlalchemy import create_engine, text
 
     from paysql_magic.providers.base import Prompt
     from paysql_magic.providers.planned import _plan_text
 
-    with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS plan_300 WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE plan_300"))
-    engine = create_engine(create_engine(admin_url).url.set(database="plan_300"))
+    engine = create_engine(fresh_database(admin_url, "plan_300"))
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE merchants (merchant_id int PRIMARY KEY, name text, city text)"))
@@ -217,5 +215,4 @@ def test_plan_prompt_and_schema_fit_the_budget_on_a_300_table_database(admin_eng
         assert estimate_tokens(json.dumps(plan, ensure_ascii=False) + text_) < core.DEFAULT_GENERATION.budget_tokens
     finally:
         engine.dispose()
-        with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS plan_300 WITH (FORCE)"))
+        drop_database(admin_url, "plan_300")

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import legacy_store
 import pytest
+from databases import drop_database, fresh_database
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from paysql_magic import audit, cache, cli, core, examples, store
@@ -23,28 +23,10 @@ READER = "paysql_legacy_reader"
 OTHER = "paysql_legacy_other"  # granted by the old version, not named when the admin migrates
 
 
-def _fresh_database(admin_url: str, name: str) -> str:
-    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    maintenance.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(False)
-
-
-def _drop(admin_url: str, name: str, roles: tuple[str, ...]) -> None:
-    maintenance = create_engine(make_url(admin_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        for role in roles:
-            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
-    maintenance.dispose()
-
-
 @pytest.fixture(scope="module")
 def legacy(admin_url: str) -> Iterator[tuple[str, Engine, Engine]]:
     """A database as an older version left it: its admin URL, its reader's engine and another old reader's."""
-    url = _fresh_database(admin_url, DATABASE)
+    url = fresh_database(admin_url, DATABASE)
     admin = create_engine(url)
     with admin.begin() as conn:
         for role in (READER, OTHER):
@@ -68,7 +50,7 @@ def legacy(admin_url: str) -> Iterator[tuple[str, Engine, Engine]]:
     reader.dispose()
     other.dispose()
     store.forget_all()
-    _drop(admin_url, DATABASE, (READER, OTHER))
+    drop_database(admin_url, DATABASE, (READER, OTHER))
 
 
 def _ids_and_hashes(engine: Engine, table: str) -> list[tuple[int, str]]:
@@ -142,7 +124,7 @@ def test_introspection_never_shows_paysqls_schema(legacy):
 
 def test_a_table_from_before_the_chain_is_upgraded(admin_url, capsys):
     name = "paysql_store_prechain_test"
-    url = _fresh_database(admin_url, name)
+    url = fresh_database(admin_url, name)
     engine = create_engine(url)
     prechain = legacy_store.STATEMENTS[0].replace(",\n        prev_hash text,\n        row_hash text,\n        "
                                                   "parent_call_id uuid", "")  # fmt: skip
@@ -158,4 +140,4 @@ def test_a_table_from_before_the_chain_is_upgraded(admin_url, capsys):
     assert cli.main(["audit", "verify", "--database-url", url]) == 0
     assert capsys.readouterr().out.strip() == "audit log intact: 1 rows (1 older rows without a hash)"
     engine.dispose()
-    _drop(admin_url, name, ())
+    drop_database(admin_url, name, ())
