@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from paysql_magic import pgtext, privileges, store
-from paysql_magic.connection import first_line
+from paysql_magic.connection import first_line, sqlstate
 from paysql_magic.errors import DatabaseUnavailable
 from paysql_magic.settings import env_audit_fallback
 
@@ -138,17 +138,12 @@ def _key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None) or exc
-    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-
-
 def _transient(exc: BaseException) -> bool:
     """Whether writing the row again later may work (the database is down, busy or not granted yet), as opposed to
     a row the database refuses whatever happens."""
     if isinstance(exc, DatabaseUnavailable) or privileges.is_denied(exc):
         return True
-    code = _sqlstate(exc)
+    code = sqlstate(exc)
     if code in _TRANSIENT or code in _MOVED or (code or "").startswith("08"):
         return True
     from sqlalchemy.exc import OperationalError
@@ -168,7 +163,7 @@ def _write_one(engine: Engine, record: AuditRecord) -> bool:
                 legacy = {k: v for k, v in params.items() if k != "escaped"}
                 return conn.execute(_LEGACY_INSERT, legacy).rowcount > 0
         except SQLAlchemyError as exc:
-            if attempt == 1 and _sqlstate(exc) in _MOVED:
+            if attempt == 1 and sqlstate(exc) in _MOVED:
                 store.forget(engine)
                 continue
             raise

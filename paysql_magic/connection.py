@@ -106,6 +106,12 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (SQLAlchemy's or the driver's own; psycopg 3 or psycopg2), if it has one."""
+    orig = getattr(exc, "orig", None) or exc
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
 def connect(engine: Engine) -> Connection:
     """Open a connection, turning any failure into ``DatabaseUnavailable`` with the password masked."""
     try:

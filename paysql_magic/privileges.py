@@ -13,6 +13,7 @@ import warnings
 
 from sqlalchemy import Engine
 
+from paysql_magic.connection import sqlstate
 from paysql_magic.settings import env_audit_fallback
 
 INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of PostgreSQL's InsufficientPrivilege
@@ -34,7 +35,7 @@ def is_denied(exc: BaseException) -> bool:
         for error in (current, getattr(current, "orig", None)):
             if error is None:
                 continue
-            code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, psycopg2
+            code = sqlstate(error)
             text = str(error).lower()
             if code in (INSUFFICIENT_PRIVILEGE, NO_SCHEMA) or "permission denied" in text or _NO_SCHEMA in text:
                 return True

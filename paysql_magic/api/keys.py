@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from paysql_magic import store
-from paysql_magic.connection import autocommit, connect, first_line
+from paysql_magic.connection import autocommit, connect, first_line, sqlstate
 from paysql_magic.errors import ConfigError, DatabaseUnavailable
 
 KEYS_SCHEMA = store.SCHEMA
@@ -120,7 +120,7 @@ def lookup(engine: Engine, key: str | None) -> Lookup:
                 try:
                     return _call(conn, function, key)
                 except SQLAlchemyError as exc:
-                    if getattr(getattr(exc, "orig", None), "sqlstate", None) not in _MOVED:
+                    if sqlstate(exc) not in _MOVED:
                         raise
                     _functions.pop(url, None)  # an admin migrated the keys while this process ran: find it again
             function = _function(conn)
